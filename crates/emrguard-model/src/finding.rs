@@ -1,0 +1,359 @@
+//! Findings as the JSON contract (`findings.schema.json`) defines them.
+
+use crate::source::SourceLoc;
+use crate::vocab::{Capability, Practice, Severity};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// A thing in the snapshot: Kubernetes objects by kind/namespace/name, AWS resources by ARN
+/// (and kind + name where there is no ARN, e.g. a security group id).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Ref {
+    pub kind: String,
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arn: Option<String>,
+}
+
+impl Ref {
+    pub fn new(kind: impl Into<String>, name: impl Into<String>) -> Self {
+        Ref {
+            kind: kind.into(),
+            name: name.into(),
+            namespace: None,
+            arn: None,
+        }
+    }
+    pub fn k8s(kind: impl Into<String>, namespace: Option<&str>, name: impl Into<String>) -> Self {
+        Ref {
+            kind: kind.into(),
+            name: name.into(),
+            namespace: namespace.map(str::to_owned),
+            arn: None,
+        }
+    }
+    pub fn aws(kind: impl Into<String>, name: impl Into<String>, arn: Option<&str>) -> Self {
+        Ref {
+            kind: kind.into(),
+            name: name.into(),
+            namespace: None,
+            arn: arn.map(str::to_owned),
+        }
+    }
+    /// A stable key for fingerprints: ARN when known, else kind/namespace/name.
+    pub fn key(&self) -> String {
+        match &self.arn {
+            Some(arn) => arn.clone(),
+            None => format!(
+                "{}/{}/{}",
+                self.kind,
+                self.namespace.as_deref().unwrap_or(""),
+                self.name
+            ),
+        }
+    }
+}
+
+/// Who holds a permission.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Subject {
+    pub kind: String,
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arn: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub iam_principals: Vec<String>,
+}
+
+impl Subject {
+    pub fn key(&self) -> String {
+        match &self.arn {
+            Some(arn) => arn.clone(),
+            None => format!(
+                "{}/{}/{}",
+                self.kind,
+                self.namespace.as_deref().unwrap_or(""),
+                self.name
+            ),
+        }
+    }
+}
+
+/// One step of an evidence chain.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct PathStep {
+    pub kind: String,
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arn: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+impl PathStep {
+    pub fn new(kind: impl Into<String>, name: impl Into<String>) -> Self {
+        PathStep {
+            kind: kind.into(),
+            name: name.into(),
+            namespace: None,
+            arn: None,
+            detail: None,
+        }
+    }
+    pub fn from_ref(r: &Ref) -> Self {
+        PathStep {
+            kind: r.kind.clone(),
+            name: r.name.clone(),
+            namespace: r.namespace.clone(),
+            arn: r.arn.clone(),
+            detail: None,
+        }
+    }
+    pub fn namespace(mut self, ns: Option<&str>) -> Self {
+        self.namespace = ns.map(str::to_owned);
+        self
+    }
+    pub fn arn(mut self, arn: Option<&str>) -> Self {
+        self.arn = arn.map(str::to_owned);
+        self
+    }
+    pub fn detail(mut self, detail: impl Into<String>) -> Self {
+        self.detail = Some(detail.into());
+        self
+    }
+}
+
+/// Where in the snapshot a finding's evidence lives.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Location {
+    pub file: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pointer: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<u32>,
+}
+
+impl From<&SourceLoc> for Location {
+    fn from(s: &SourceLoc) -> Self {
+        Location {
+            file: s.file.to_string(),
+            pointer: if s.pointer.is_empty() {
+                None
+            } else {
+                Some(s.pointer.clone())
+            },
+            line: s.line,
+        }
+    }
+}
+
+/// One finding. Build with [`Finding::builder`]; the id is derived from what the finding is
+/// about (rule, resource, subject, namespace, capability and an optional discriminator), never
+/// from file names or order, so it is stable across runs and re-orderings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Finding {
+    pub id: String,
+    pub rule: String,
+    pub practice: Practice,
+    pub severity: Severity,
+    pub title: String,
+    pub message: String,
+    pub resource: Ref,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<Subject>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub virtual_cluster: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capability: Option<Capability>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub path: Vec<PathStep>,
+    pub remediation: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub locations: Vec<Location>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub suppressed: bool,
+}
+
+impl Finding {
+    /// Start a finding for `rule` (id, practice, default severity, title) about `resource`.
+    pub fn builder(
+        rule: &str,
+        practice: Practice,
+        severity: Severity,
+        title: &str,
+        resource: Ref,
+    ) -> FindingBuilder {
+        FindingBuilder {
+            f: Finding {
+                id: String::new(),
+                rule: rule.to_owned(),
+                practice,
+                severity,
+                title: title.to_owned(),
+                message: String::new(),
+                resource,
+                subject: None,
+                namespace: None,
+                virtual_cluster: None,
+                capability: None,
+                path: Vec::new(),
+                remediation: String::new(),
+                locations: Vec::new(),
+                suppressed: false,
+            },
+            discriminator: String::new(),
+        }
+    }
+
+    /// Deterministic order: severity, practice, rule, then what it is about.
+    pub fn sort_key(&self) -> impl Ord + '_ {
+        (
+            self.severity,
+            self.practice,
+            self.rule.as_str(),
+            self.namespace.as_deref(),
+            self.resource.key(),
+            self.subject.as_ref().map(Subject::key),
+            self.capability,
+            self.id.as_str(),
+        )
+    }
+}
+
+pub struct FindingBuilder {
+    f: Finding,
+    discriminator: String,
+}
+
+impl FindingBuilder {
+    pub fn message(mut self, m: impl Into<String>) -> Self {
+        self.f.message = m.into();
+        self
+    }
+    pub fn remediation(mut self, r: impl Into<String>) -> Self {
+        self.f.remediation = r.into();
+        self
+    }
+    pub fn severity(mut self, s: Severity) -> Self {
+        self.f.severity = s;
+        self
+    }
+    pub fn subject(mut self, s: Subject) -> Self {
+        self.f.subject = Some(s);
+        self
+    }
+    pub fn namespace(mut self, ns: Option<&str>) -> Self {
+        self.f.namespace = ns.map(str::to_owned);
+        self
+    }
+    pub fn virtual_cluster(mut self, vc: Option<&str>) -> Self {
+        self.f.virtual_cluster = vc.map(str::to_owned);
+        self
+    }
+    pub fn capability(mut self, c: Capability) -> Self {
+        self.f.capability = Some(c);
+        self
+    }
+    pub fn step(mut self, s: PathStep) -> Self {
+        self.f.path.push(s);
+        self
+    }
+    pub fn path(mut self, p: Vec<PathStep>) -> Self {
+        self.f.path = p;
+        self
+    }
+    pub fn location(mut self, loc: &SourceLoc) -> Self {
+        let l = Location::from(loc);
+        if !self.f.locations.contains(&l) {
+            self.f.locations.push(l);
+        }
+        self
+    }
+    /// Extra identity for rules that raise several findings on one resource (e.g. a statement
+    /// index or a port range). Part of the id.
+    pub fn discriminator(mut self, d: impl Into<String>) -> Self {
+        self.discriminator = d.into();
+        self
+    }
+
+    pub fn build(mut self) -> Finding {
+        let mut h = Sha256::new();
+        for part in [
+            self.f.rule.as_str(),
+            &self.f.resource.key(),
+            &self
+                .f
+                .subject
+                .as_ref()
+                .map(Subject::key)
+                .unwrap_or_default(),
+            self.f.namespace.as_deref().unwrap_or(""),
+            self.f.capability.map(Capability::slug).unwrap_or(""),
+            &self.discriminator,
+        ] {
+            h.update(part.as_bytes());
+            h.update([0u8]);
+        }
+        let digest = h.finalize();
+        let hex: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
+        self.f.id = format!("{}-{}", self.f.rule, hex);
+        self.f.locations.sort();
+        self.f
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample(disc: &str) -> Finding {
+        Finding::builder(
+            "POD001",
+            Practice::PodCredentials,
+            Severity::High,
+            "t",
+            Ref::k8s("DaemonSet", Some("kube-system"), "kube2iam"),
+        )
+        .message("m")
+        .discriminator(disc)
+        .build()
+    }
+
+    #[test]
+    fn ids_are_stable_and_distinguish_discriminators() {
+        assert_eq!(sample("a").id, sample("a").id);
+        assert_ne!(sample("a").id, sample("b").id);
+        assert!(sample("a").id.starts_with("POD001-"));
+    }
+
+    #[test]
+    fn ids_ignore_locations() {
+        let a = Finding::builder(
+            "X001",
+            Practice::Rbac,
+            Severity::Low,
+            "t",
+            Ref::new("k", "n"),
+        )
+        .location(&SourceLoc::new("a.json", "/items/0", Some(3)))
+        .build();
+        let b = Finding::builder(
+            "X001",
+            Practice::Rbac,
+            Severity::Low,
+            "t",
+            Ref::new("k", "n"),
+        )
+        .location(&SourceLoc::new("z.json", "/items/9", Some(30)))
+        .build();
+        assert_eq!(a.id, b.id);
+    }
+}

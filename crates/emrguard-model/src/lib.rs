@@ -1,0 +1,11 @@
+//! emrguard's model: the contract's vocabulary, findings, the typed snapshot of an EMR on EKS
+//! estate (AWS and Kubernetes objects, each with its source location), and the estate index the
+//! rules query.
+
+pub mod finding;
+pub mod source;
+pub mod vocab;
+
+pub use finding::{Finding, FindingBuilder, Location, PathStep, Ref, Subject};
+pub use source::{Located, SourceLoc};
+pub use vocab::{Capability, Practice, Severity};

@@ -1,0 +1,3 @@
+fn main() {
+    println!("emrguard {}", env!("CARGO_PKG_VERSION"));
+}
