@@ -2,10 +2,18 @@
 //! estate (AWS and Kubernetes objects, each with its source location), and the estate index the
 //! rules query.
 
+pub mod aws;
 pub mod finding;
+pub mod index;
+pub mod k8s;
+pub mod node;
+pub mod release;
+pub mod snapshot;
 pub mod source;
 pub mod vocab;
 
 pub use finding::{Finding, FindingBuilder, Location, PathStep, Ref, Subject};
+pub use index::EstateIndex;
+pub use snapshot::Snapshot;
 pub use source::{Located, SourceLoc};
 pub use vocab::{Capability, Practice, Severity};
