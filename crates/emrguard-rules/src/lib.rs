@@ -1,0 +1,121 @@
+//! The rule catalogue. One file per rule under `rules/`; each rule's doc comment (*What it
+//! checks*, *Why it matters*, *Example*, *Remediation*, *References*) is its user documentation,
+//! printed by `emrguard explain` and rendered into `docs/rules/`.
+//!
+//! Rules read the [`EstateIndex`] (never raw files) through a [`Context`], which also carries the
+//! user's configuration.
+
+use emrguard_config::Config;
+use emrguard_model::{EstateIndex, Finding, Practice, Severity};
+use rayon::prelude::*;
+
+mod rules;
+pub mod util;
+
+/// What a rule is: its id (never reused), practice, default severity, title and documentation.
+#[derive(Debug)]
+pub struct RuleMeta {
+    pub id: &'static str,
+    /// kebab-case name, for SARIF and docs.
+    pub name: &'static str,
+    pub practice: Practice,
+    pub severity: Severity,
+    pub title: &'static str,
+    /// Markdown, from the rule's doc comment.
+    pub doc: &'static str,
+}
+
+impl RuleMeta {
+    /// The documentation with the doc-comment indentation removed.
+    pub fn documentation(&self) -> String {
+        let mut out = String::new();
+        for line in self.doc.lines() {
+            out.push_str(line.strip_prefix(' ').unwrap_or(line));
+            out.push('\n');
+        }
+        out.trim().to_owned() + "\n"
+    }
+
+    /// One section of the documentation (`What it checks`, `Remediation` ...), without heading.
+    pub fn section(&self, heading: &str) -> Option<String> {
+        let doc = self.documentation();
+        let marker = format!("## {heading}");
+        let start = doc.find(&marker)? + marker.len();
+        let rest = doc.get(start..)?;
+        let end = rest.find("\n## ").unwrap_or(rest.len());
+        Some(rest.get(..end)?.trim().to_owned())
+    }
+}
+
+/// Everything a rule may read.
+pub struct Context<'a, 's> {
+    pub index: &'a EstateIndex<'s>,
+    pub config: &'a Config,
+}
+
+pub trait Rule: Send + Sync {
+    fn meta(&self) -> &'static RuleMeta;
+    fn check(&self, cx: &Context<'_, '_>) -> Vec<Finding>;
+
+    /// A finding builder pre-filled with this rule's id, practice, severity and title.
+    fn finding(&self, resource: emrguard_model::Ref) -> emrguard_model::FindingBuilder {
+        let m = self.meta();
+        Finding::builder(m.id, m.practice, m.severity, m.title, resource)
+    }
+}
+
+/// Declare a rule: a unit struct whose doc comment becomes [`RuleMeta::doc`].
+#[macro_export]
+macro_rules! declare_rule {
+    (
+        $(#[doc = $doc:literal])*
+        pub struct $name:ident;
+        id = $id:literal, name = $rname:literal, practice = $practice:ident, severity = $sev:ident,
+        title = $title:literal $(,)?
+    ) => {
+        $(#[doc = $doc])*
+        pub struct $name;
+        impl $name {
+            pub const META: $crate::RuleMeta = $crate::RuleMeta {
+                id: $id,
+                name: $rname,
+                practice: emrguard_model::Practice::$practice,
+                severity: emrguard_model::Severity::$sev,
+                title: $title,
+                doc: concat!($($doc, "\n"),*),
+            };
+        }
+    };
+}
+
+/// Every rule, in id order.
+pub fn registry() -> &'static [&'static dyn Rule] {
+    rules::ALL
+}
+
+pub fn find(id: &str) -> Option<&'static dyn Rule> {
+    registry()
+        .iter()
+        .copied()
+        .find(|r| r.meta().id.eq_ignore_ascii_case(id))
+}
+
+/// Run `rules` in parallel; findings come back in a deterministic order, with severity
+/// overrides from the config applied.
+pub fn run(rules: &[&'static dyn Rule], cx: &Context<'_, '_>) -> Vec<Finding> {
+    let mut findings: Vec<Finding> = rules
+        .par_iter()
+        .flat_map_iter(|r| {
+            let mut f = r.check(cx);
+            if let Some(sev) = cx.config.severity.get(r.meta().id) {
+                for x in &mut f {
+                    x.severity = *sev;
+                }
+            }
+            f
+        })
+        .collect();
+    findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    findings.dedup_by(|a, b| a.id == b.id);
+    findings
+}

@@ -1,0 +1,75 @@
+//! Small helpers shared by rules.
+
+use emrguard_model::k8s::ObjectMeta;
+use emrguard_model::{PathStep, Ref};
+
+/// A Ref for a Kubernetes object from its kind and metadata.
+pub fn k8s_ref(kind: &str, m: &ObjectMeta) -> Ref {
+    Ref::k8s(
+        kind,
+        m.namespace.as_deref(),
+        m.name.clone().unwrap_or_default(),
+    )
+}
+
+/// A path step for a Kubernetes object.
+pub fn k8s_step(kind: &str, m: &ObjectMeta) -> PathStep {
+    PathStep::new(kind, m.name.clone().unwrap_or_default()).namespace(m.namespace.as_deref())
+}
+
+/// `a, b and c`.
+pub fn join_words<S: AsRef<str>>(items: &[S]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.as_ref().to_owned(),
+        [init @ .., last] => {
+            let head: Vec<&str> = init.iter().map(AsRef::as_ref).collect();
+            format!("{} and {}", head.join(", "), last.as_ref())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn words() {
+        assert_eq!(join_words::<&str>(&[]), "");
+        assert_eq!(join_words(&["a"]), "a");
+        assert_eq!(join_words(&["a", "b", "c"]), "a, b and c");
+    }
+}
+
+use emrguard_model::k8s::{K8sObjects, Workload};
+use std::collections::HashSet;
+
+/// Workloads that are not controlled by another workload of the snapshot: a pod of a
+/// ReplicaSet of a Deployment is reported once, on the Deployment. Owned objects whose owner is
+/// missing from the snapshot are kept, so nothing is lost.
+pub fn root_workloads(k: &K8sObjects) -> Vec<Workload<'_>> {
+    let all = k.workloads();
+    let present: HashSet<(String, String, String)> = all
+        .iter()
+        .map(|w| {
+            (
+                w.kind.to_owned(),
+                w.metadata.namespace.clone().unwrap_or_default(),
+                w.metadata.name.clone().unwrap_or_default(),
+            )
+        })
+        .collect();
+    all.into_iter()
+        .filter(|w| {
+            let owners = w.metadata.owner_references.as_deref().unwrap_or(&[]);
+            !owners.iter().any(|o| {
+                o.controller.unwrap_or(false)
+                    && present.contains(&(
+                        o.kind.clone(),
+                        w.metadata.namespace.clone().unwrap_or_default(),
+                        o.name.clone(),
+                    ))
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,115 @@
+//! Registry tests and one fixture pair per rule: `tests/fixtures/<ID>/trigger` must raise the
+//! rule (its findings are snapshot-tested), `tests/fixtures/<ID>/clean` must not.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+use emrguard_config::Config;
+use emrguard_model::{EstateIndex, Finding, Practice};
+use emrguard_rules::{registry, run, Context, Rule};
+use std::collections::HashSet;
+use std::path::PathBuf;
+
+fn fixture(id: &str, which: &str) -> PathBuf {
+    // Relative paths keep the snapshots independent of where the repo is checked out.
+    PathBuf::from(format!("tests/fixtures/{id}/{which}"))
+}
+
+fn run_rule(rule: &'static dyn Rule, dir: &PathBuf) -> Vec<Finding> {
+    assert!(dir.is_dir(), "missing fixture directory {}", dir.display());
+    let loaded = emrguard_load::load_paths(std::slice::from_ref(dir));
+    assert!(
+        loaded.errors.is_empty(),
+        "fixture {} does not load cleanly: {:?}",
+        dir.display(),
+        loaded.errors
+    );
+    let index = EstateIndex::build(&loaded.snapshot);
+    let config = Config::default();
+    let cx = Context {
+        index: &index,
+        config: &config,
+    };
+    run(&[rule], &cx)
+}
+
+#[test]
+fn every_rule_triggers_on_its_fixture_and_not_on_the_clean_one() {
+    for rule in registry() {
+        let id = rule.meta().id;
+        let hits = run_rule(*rule, &fixture(id, "trigger"));
+        assert!(!hits.is_empty(), "{id}: trigger fixture raised nothing");
+        assert!(hits.iter().all(|f| f.rule == id));
+        insta::assert_json_snapshot!(format!("trigger_{id}"), hits);
+        let clean = run_rule(*rule, &fixture(id, "clean"));
+        assert!(clean.is_empty(), "{id}: clean fixture raised {clean:#?}");
+    }
+}
+
+#[test]
+fn ids_are_unique_well_formed_and_match_their_practice() {
+    let mut ids = HashSet::new();
+    let mut names = HashSet::new();
+    for rule in registry() {
+        let m = rule.meta();
+        assert!(ids.insert(m.id), "duplicate id {}", m.id);
+        assert!(names.insert(m.name), "duplicate name {}", m.name);
+        let (letters, digits) =
+            m.id.split_at(m.id.find(|c: char| c.is_ascii_digit()).unwrap());
+        assert!(
+            !letters.is_empty() && letters.chars().all(|c| c.is_ascii_uppercase()),
+            "{}",
+            m.id
+        );
+        assert!(
+            digits.len() == 3 && digits.chars().all(|c| c.is_ascii_digit()),
+            "{}",
+            m.id
+        );
+        let prefix_practice = match letters {
+            "IAM" => Practice::LeastPrivilege,
+            "NET" => Practice::EndpointAccess,
+            "IMG" => Practice::ImageUpdates,
+            "POD" => Practice::PodCredentials,
+            "TEN" => Practice::TenantIsolation,
+            "RBAC" => Practice::Rbac,
+            "NODE" => Practice::NodeCredentials,
+            other => panic!("unknown id prefix {other}"),
+        };
+        assert_eq!(prefix_practice, m.practice, "{}", m.id);
+        assert!(
+            m.name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'),
+            "{}",
+            m.name
+        );
+        assert!(!m.title.is_empty() && !m.title.ends_with('.'), "{}", m.id);
+    }
+    let sorted: Vec<_> = registry().iter().map(|r| r.meta().id).collect();
+    let mut expect = sorted.clone();
+    expect.sort();
+    assert_eq!(sorted, expect, "registry must be in id order");
+}
+
+#[test]
+fn every_rule_is_documented() {
+    for rule in registry() {
+        let m = rule.meta();
+        for h in [
+            "What it checks",
+            "Why it matters",
+            "Example",
+            "Remediation",
+            "References",
+        ] {
+            let s = m
+                .section(h)
+                .unwrap_or_else(|| panic!("{}: missing section {h}", m.id));
+            assert!(s.len() > 10, "{}: section {h} is too short", m.id);
+        }
+    }
+}
