@@ -532,8 +532,56 @@ fn canonical_api_version(kind: &str, api_version: &str) -> Option<&'static str> 
     (target != api_version).then_some(target)
 }
 
+/// `apiVersion` and `kind` read from the first keys of an object, as kubectl prints them,
+/// without scanning the rest; `None` (fall back to a full parse) for anything unusual.
+fn peek_type_meta(text: &str) -> Option<TypeMeta> {
+    let b = text.as_bytes();
+    let ws = |mut i: usize| {
+        while b.get(i).is_some_and(|c| c.is_ascii_whitespace()) {
+            i += 1;
+        }
+        i
+    };
+    // A string without escapes: (content, index after the closing quote).
+    let simple_string = |i: usize| -> Option<(&str, usize)> {
+        if b.get(i) != Some(&b'"') {
+            return None;
+        }
+        let rest = b.get(i + 1..)?;
+        let end = memchr::memchr2(b'"', b'\\', rest)?;
+        if rest.get(end) != Some(&b'"') {
+            return None;
+        }
+        Some((text.get(i + 1..i + 1 + end)?, i + end + 2))
+    };
+    let mut i = ws(0);
+    if b.get(i) != Some(&b'{') {
+        return None;
+    }
+    i += 1;
+    let (mut api, mut kind) = (None, None);
+    for _ in 0..2 {
+        let (key, next) = simple_string(ws(i))?;
+        i = ws(next);
+        if b.get(i) != Some(&b':') {
+            return None;
+        }
+        let (value, next) = simple_string(ws(i + 1))?;
+        match key {
+            "apiVersion" => api = Some(value),
+            "kind" => kind = Some(value),
+            _ => return None,
+        }
+        i = ws(next);
+        if b.get(i) == Some(&b',') {
+            i += 1;
+        }
+    }
+    Some(TypeMeta { api_version: api?.to_owned(), kind: kind?.to_owned() })
+}
+
 fn k8s_object(ctx: &mut Ctx<'_>, text: &str, pointer: &str, list_api: &str, list_kind: &str) {
-    let tm: TypeMeta = match serde_json::from_str(text) {
+    let tm: TypeMeta = match peek_type_meta(text).map(Ok).unwrap_or_else(|| serde_json::from_str(text)) {
         Ok(t) => t,
         Err(e) => return ctx.err(pointer, text, format!("malformed Kubernetes object: {e}")),
     };
@@ -568,7 +616,10 @@ fn k8s_object(ctx: &mut Ctx<'_>, text: &str, pointer: &str, list_api: &str, list
         "Namespace" if core => {
             single::<k8s::Namespace>(ctx, text, p, |s, v| s.k8s.namespaces.push(v))
         }
-        "Pod" if core => single::<k8s::Pod>(ctx, text, p, |s, v| s.k8s.pods.push(v)),
+        "Pod" if core => single::<k8s::Pod>(ctx, text, p, |s, mut v| {
+            v.value.status = None; // never read; the largest part of a pod after its spec
+            s.k8s.pods.push(v)
+        }),
         "ServiceAccount" if core => {
             single::<k8s::ServiceAccount>(ctx, text, p, |s, v| s.k8s.service_accounts.push(v))
         }
@@ -627,5 +678,22 @@ pub(crate) fn yaml_location(doc_line: usize, e: &serde_yaml_ng::Error) -> String
             l.column()
         ),
         None => format!("document at line {doc_line}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn type_meta_peek() {
+        let t = peek_type_meta(r#"{ "apiVersion": "v1",  "kind":"Pod", "metadata": {}}"#).unwrap();
+        assert_eq!((t.api_version.as_str(), t.kind.as_str()), ("v1", "Pod"));
+        let t = peek_type_meta(r#"{"kind":"Role","apiVersion":"rbac.authorization.k8s.io/v1"}"#).unwrap();
+        assert_eq!(t.kind, "Role");
+        assert!(peek_type_meta(r#"{"metadata":{},"kind":"Pod","apiVersion":"v1"}"#).is_none());
+        assert!(peek_type_meta(r#"{"apiVersion":"v\u0031","kind":"Pod"}"#).is_none());
+        assert!(peek_type_meta(r#"{"apiVersion":"v1""#).is_none());
+        assert!(peek_type_meta("").is_none());
     }
 }

@@ -138,61 +138,68 @@ pub fn load_paths_with(paths: &[PathBuf], limits: &Limits) -> LoadResult {
     result
 }
 
+thread_local! {
+    /// Per-thread read and gunzip buffers, reused across files (see `read::read_file_into`).
+    static BUFFERS: std::cell::RefCell<(Vec<u8>, Vec<u8>)> = const { std::cell::RefCell::new((Vec::new(), Vec::new())) };
+}
+
 /// Load one file. Never panics; problems are in the outcome's errors.
 pub(crate) fn load_file(path: &Path, limits: &Limits) -> FileOutcome {
     let name: Arc<str> = Arc::from(path.display().to_string());
-    match read::read_file(path, limits) {
-        Ok(bytes) => load_bytes(name, path, bytes, limits),
-        Err(msg) => FileOutcome {
-            snapshot: Snapshot::default(),
-            input: Some(InputRecord {
-                file: name.to_string(),
-                recognised_as: "unreadable".into(),
-                objects: Some(0),
-                warning: Some(msg.clone()),
-            }),
-            errors: vec![LoadError {
-                file: name.to_string(),
-                location: None,
-                message: msg,
-            }],
-        },
-    }
+    BUFFERS.with(|cell| {
+        let Ok(mut bufs) = cell.try_borrow_mut() else {
+            let mut raw = Vec::new();
+            let mut unz = Vec::new();
+            return load_with(name, path, limits, &mut raw, &mut unz);
+        };
+        let (raw, unz) = &mut *bufs;
+        let out = load_with(name, path, limits, raw, unz);
+        // Do not keep more than 64 MiB per thread between files.
+        for b in [raw, unz] {
+            if b.capacity() > 64 << 20 {
+                *b = Vec::new();
+            }
+        }
+        out
+    })
 }
 
-/// Load a file's (already decompressed) content. `path` is used for name-based kinds only
-/// (`Dockerfile*`, `*.iptables`).
-pub fn load_bytes_public(
-    file: &str,
-    bytes: Vec<u8>,
-) -> (Snapshot, Option<InputRecord>, Vec<LoadError>) {
-    let o = load_bytes(Arc::from(file), Path::new(file), bytes, &Limits::default());
+fn load_with(name: Arc<str>, path: &Path, limits: &Limits, raw: &mut Vec<u8>, unz: &mut Vec<u8>) -> FileOutcome {
+    if let Err(msg) = read::read_file_into(path, limits, raw) {
+        return FileOutcome {
+            snapshot: Snapshot::default(),
+            input: Some(InputRecord { file: name.to_string(), recognised_as: "unreadable".into(), objects: Some(0), warning: Some(msg.clone()) }),
+            errors: vec![LoadError { file: name.to_string(), location: None, message: msg }],
+        };
+    }
+    load_slice(name, path, raw, unz, limits)
+}
+
+/// Load a file's content given in memory (gzip allowed). `file` names it in locations and is
+/// used for the name-based kinds (`Dockerfile*`, `*.iptables`).
+pub fn load_bytes_public(file: &str, bytes: Vec<u8>) -> (Snapshot, Option<InputRecord>, Vec<LoadError>) {
+    let mut unz = Vec::new();
+    let o = load_slice(Arc::from(file), Path::new(file), &bytes, &mut unz, &Limits::default());
     (o.snapshot, o.input, o.errors)
 }
 
-pub(crate) fn load_bytes(
-    name: Arc<str>,
-    path: &Path,
-    bytes: Vec<u8>,
-    limits: &Limits,
-) -> FileOutcome {
-    let bytes = match read::maybe_gunzip(bytes, limits) {
-        Ok(b) => b,
-        Err(msg) => return FileOutcome::error(&name, "gzip", None, msg),
+fn load_slice(name: Arc<str>, path: &Path, bytes: &[u8], unz: &mut Vec<u8>, limits: &Limits) -> FileOutcome {
+    let content: &[u8] = if read::is_gzip(bytes) {
+        if let Err(msg) = read::gunzip_into(bytes, limits, unz) {
+            return FileOutcome::error(&name, "gzip", None, msg);
+        }
+        unz
+    } else {
+        bytes
     };
-    let text = match String::from_utf8(bytes) {
+    let text = match std::str::from_utf8(content) {
         Ok(t) => t,
         Err(e) => {
-            let off = e.utf8_error().valid_up_to();
-            let (line, col) = lines::line_col(e.as_bytes(), off);
-            return FileOutcome::skipped(
-                &name,
-                "binary or non-UTF-8 content",
-                Some(format!("line {line}, column {col}")),
-            );
+            let (line, col) = lines::line_col(content, e.valid_up_to());
+            return FileOutcome::skipped(&name, "binary or non-UTF-8 content", Some(format!("line {line}, column {col}")));
         }
     };
-    dispatch::load_text(name, path, &text, limits)
+    dispatch::load_text(name, path, text, limits)
 }
 
 impl FileOutcome {

@@ -16,56 +16,40 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits {
-            max_file_bytes: 2 << 30,
-            max_depth: 128,
-            max_yaml_expansion: 256 << 20,
-        }
+        Limits { max_file_bytes: 2 << 30, max_depth: 128, max_yaml_expansion: 256 << 20 }
     }
 }
 
-pub fn read_file(path: &Path, limits: &Limits) -> Result<Vec<u8>, String> {
+/// Read a file into `buf` (cleared first). The caller reuses `buf` across files so its pages
+/// stay mapped: re-faulting fresh pages for every file was a third of the loader's time.
+pub fn read_file_into(path: &Path, limits: &Limits, buf: &mut Vec<u8>) -> Result<(), String> {
+    buf.clear();
     let f = std::fs::File::open(path).map_err(|e| format!("cannot open: {e}"))?;
     let len = f.metadata().map(|m| m.len()).unwrap_or(0);
     if len > limits.max_file_bytes {
-        return Err(format!(
-            "file is {len} bytes, over the limit of {} bytes",
-            limits.max_file_bytes
-        ));
+        return Err(format!("file is {len} bytes, over the limit of {} bytes", limits.max_file_bytes));
     }
-    let mut buf = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
-    f.take(limits.max_file_bytes + 1)
-        .read_to_end(&mut buf)
-        .map_err(|e| format!("cannot read: {e}"))?;
+    buf.reserve(usize::try_from(len).unwrap_or(0));
+    f.take(limits.max_file_bytes + 1).read_to_end(buf).map_err(|e| format!("cannot read: {e}"))?;
     if buf.len() as u64 > limits.max_file_bytes {
-        return Err(format!(
-            "file is over the limit of {} bytes",
-            limits.max_file_bytes
-        ));
+        return Err(format!("file is over the limit of {} bytes", limits.max_file_bytes));
     }
-    Ok(buf)
+    Ok(())
 }
 
-/// Decompress gzip content (recognised by its magic bytes, not its name), bounded.
-pub fn maybe_gunzip(bytes: Vec<u8>, limits: &Limits) -> Result<Vec<u8>, String> {
-    if !bytes.starts_with(&[0x1f, 0x8b]) {
-        return Ok(bytes);
+pub fn is_gzip(bytes: &[u8]) -> bool {
+    bytes.starts_with(&[0x1f, 0x8b])
+}
+
+/// Decompress gzip content into `out` (cleared first), bounded.
+pub fn gunzip_into(bytes: &[u8], limits: &Limits, out: &mut Vec<u8>) -> Result<(), String> {
+    out.clear();
+    let dec = flate2::read::MultiGzDecoder::new(bytes);
+    if let Err(e) = dec.take(limits.max_file_bytes + 1).read_to_end(out) {
+        return Err(format!("gzip content is corrupt after {} decompressed bytes: {e}", out.len()));
     }
-    let mut out = Vec::new();
-    let dec = flate2::read::MultiGzDecoder::new(bytes.as_slice());
-    dec.take(limits.max_file_bytes + 1)
-        .read_to_end(&mut out)
-        .map_err(|e| {
-            format!(
-                "gzip content is corrupt after {} decompressed bytes: {e}",
-                out.len()
-            )
-        })?;
     if out.len() as u64 > limits.max_file_bytes {
-        return Err(format!(
-            "gzip content expands beyond the limit of {} bytes",
-            limits.max_file_bytes
-        ));
+        return Err(format!("gzip content expands beyond the limit of {} bytes", limits.max_file_bytes));
     }
-    Ok(out)
+    Ok(())
 }

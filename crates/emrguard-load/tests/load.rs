@@ -281,3 +281,34 @@ fn missing_path_is_an_error() {
     assert_eq!(r.errors.len(), 1);
     assert!(!r.anything_read());
 }
+
+mod no_panic {
+    use proptest::prelude::*;
+
+    const SEEDS: [&str; 4] = [
+        r#"{"apiVersion":"v1","kind":"List","items":[{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p"}}]}"#,
+        r#"{"RoleDetailList":[{"RoleName":"r","AssumeRolePolicyDocument":"%7B%7D"}],"Policies":[]}"#,
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata: {x: &a y, z: *a}\n---\nkind: x\n",
+        r#"{"LaunchTemplateVersions":[{"LaunchTemplateData":{"UserData":"IyEvYmluL2Jhc2gK"}}]}"#,
+    ];
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
+
+        /// Random bytes, and truncations/mutations of real-looking inputs, never panic.
+        #[test]
+        fn loader_never_panics(seed in 0usize..4, cut in 0usize..400, flip in any::<(usize, u8)>(), noise in proptest::collection::vec(any::<u8>(), 0..64), name in 0usize..4) {
+            let names = ["a.json", "a.yaml", "Dockerfile", "a.iptables"];
+            let mut bytes = SEEDS[seed].as_bytes().to_vec();
+            bytes.truncate(cut.min(bytes.len()));
+            if !bytes.is_empty() {
+                let i = flip.0 % bytes.len();
+                bytes[i] ^= flip.1;
+            }
+            bytes.extend(noise);
+            let (mut snap, _, _) = emrguard_load::load_bytes_public(names[name], bytes);
+            snap.finalize();
+            let _ = emrguard_model::EstateIndex::build(&snap);
+        }
+    }
+}
