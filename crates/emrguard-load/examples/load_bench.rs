@@ -13,7 +13,10 @@ use std::time::Instant;
 fn main() {
     let paths: Vec<PathBuf> = std::env::args().skip(1).map(PathBuf::from).collect();
     let (files, _) = emrguard_load::collect_files(&paths);
-    let bytes: u64 = files.iter().map(|f| std::fs::metadata(f).map(|m| m.len()).unwrap_or(0)).sum();
+    let bytes: u64 = files
+        .iter()
+        .map(|f| std::fs::metadata(f).map(|m| m.len()).unwrap_or(0))
+        .sum();
     let t = Instant::now();
     let r = emrguard_load::load_paths(&paths);
     let secs = t.elapsed().as_secs_f64();

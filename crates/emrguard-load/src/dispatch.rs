@@ -577,11 +577,17 @@ fn peek_type_meta(text: &str) -> Option<TypeMeta> {
             i += 1;
         }
     }
-    Some(TypeMeta { api_version: api?.to_owned(), kind: kind?.to_owned() })
+    Some(TypeMeta {
+        api_version: api?.to_owned(),
+        kind: kind?.to_owned(),
+    })
 }
 
 fn k8s_object(ctx: &mut Ctx<'_>, text: &str, pointer: &str, list_api: &str, list_kind: &str) {
-    let tm: TypeMeta = match peek_type_meta(text).map(Ok).unwrap_or_else(|| serde_json::from_str(text)) {
+    let tm: TypeMeta = match peek_type_meta(text)
+        .map(Ok)
+        .unwrap_or_else(|| serde_json::from_str(text))
+    {
         Ok(t) => t,
         Err(e) => return ctx.err(pointer, text, format!("malformed Kubernetes object: {e}")),
     };
@@ -689,7 +695,8 @@ mod tests {
     fn type_meta_peek() {
         let t = peek_type_meta(r#"{ "apiVersion": "v1",  "kind":"Pod", "metadata": {}}"#).unwrap();
         assert_eq!((t.api_version.as_str(), t.kind.as_str()), ("v1", "Pod"));
-        let t = peek_type_meta(r#"{"kind":"Role","apiVersion":"rbac.authorization.k8s.io/v1"}"#).unwrap();
+        let t = peek_type_meta(r#"{"kind":"Role","apiVersion":"rbac.authorization.k8s.io/v1"}"#)
+            .unwrap();
         assert_eq!(t.kind, "Role");
         assert!(peek_type_meta(r#"{"metadata":{},"kind":"Pod","apiVersion":"v1"}"#).is_none());
         assert!(peek_type_meta(r#"{"apiVersion":"v\u0031","kind":"Pod"}"#).is_none());

@@ -164,12 +164,27 @@ pub(crate) fn load_file(path: &Path, limits: &Limits) -> FileOutcome {
     })
 }
 
-fn load_with(name: Arc<str>, path: &Path, limits: &Limits, raw: &mut Vec<u8>, unz: &mut Vec<u8>) -> FileOutcome {
+fn load_with(
+    name: Arc<str>,
+    path: &Path,
+    limits: &Limits,
+    raw: &mut Vec<u8>,
+    unz: &mut Vec<u8>,
+) -> FileOutcome {
     if let Err(msg) = read::read_file_into(path, limits, raw) {
         return FileOutcome {
             snapshot: Snapshot::default(),
-            input: Some(InputRecord { file: name.to_string(), recognised_as: "unreadable".into(), objects: Some(0), warning: Some(msg.clone()) }),
-            errors: vec![LoadError { file: name.to_string(), location: None, message: msg }],
+            input: Some(InputRecord {
+                file: name.to_string(),
+                recognised_as: "unreadable".into(),
+                objects: Some(0),
+                warning: Some(msg.clone()),
+            }),
+            errors: vec![LoadError {
+                file: name.to_string(),
+                location: None,
+                message: msg,
+            }],
         };
     }
     load_slice(name, path, raw, unz, limits)
@@ -177,13 +192,28 @@ fn load_with(name: Arc<str>, path: &Path, limits: &Limits, raw: &mut Vec<u8>, un
 
 /// Load a file's content given in memory (gzip allowed). `file` names it in locations and is
 /// used for the name-based kinds (`Dockerfile*`, `*.iptables`).
-pub fn load_bytes_public(file: &str, bytes: Vec<u8>) -> (Snapshot, Option<InputRecord>, Vec<LoadError>) {
+pub fn load_bytes_public(
+    file: &str,
+    bytes: Vec<u8>,
+) -> (Snapshot, Option<InputRecord>, Vec<LoadError>) {
     let mut unz = Vec::new();
-    let o = load_slice(Arc::from(file), Path::new(file), &bytes, &mut unz, &Limits::default());
+    let o = load_slice(
+        Arc::from(file),
+        Path::new(file),
+        &bytes,
+        &mut unz,
+        &Limits::default(),
+    );
     (o.snapshot, o.input, o.errors)
 }
 
-fn load_slice(name: Arc<str>, path: &Path, bytes: &[u8], unz: &mut Vec<u8>, limits: &Limits) -> FileOutcome {
+fn load_slice(
+    name: Arc<str>,
+    path: &Path,
+    bytes: &[u8],
+    unz: &mut Vec<u8>,
+    limits: &Limits,
+) -> FileOutcome {
     let content: &[u8] = if read::is_gzip(bytes) {
         if let Err(msg) = read::gunzip_into(bytes, limits, unz) {
             return FileOutcome::error(&name, "gzip", None, msg);
@@ -196,7 +226,11 @@ fn load_slice(name: Arc<str>, path: &Path, bytes: &[u8], unz: &mut Vec<u8>, limi
         Ok(t) => t,
         Err(e) => {
             let (line, col) = lines::line_col(content, e.valid_up_to());
-            return FileOutcome::skipped(&name, "binary or non-UTF-8 content", Some(format!("line {line}, column {col}")));
+            return FileOutcome::skipped(
+                &name,
+                "binary or non-UTF-8 content",
+                Some(format!("line {line}, column {col}")),
+            );
         }
     };
     dispatch::load_text(name, path, text, limits)

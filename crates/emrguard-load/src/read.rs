@@ -16,7 +16,11 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max_file_bytes: 2 << 30, max_depth: 128, max_yaml_expansion: 256 << 20 }
+        Limits {
+            max_file_bytes: 2 << 30,
+            max_depth: 128,
+            max_yaml_expansion: 256 << 20,
+        }
     }
 }
 
@@ -27,12 +31,20 @@ pub fn read_file_into(path: &Path, limits: &Limits, buf: &mut Vec<u8>) -> Result
     let f = std::fs::File::open(path).map_err(|e| format!("cannot open: {e}"))?;
     let len = f.metadata().map(|m| m.len()).unwrap_or(0);
     if len > limits.max_file_bytes {
-        return Err(format!("file is {len} bytes, over the limit of {} bytes", limits.max_file_bytes));
+        return Err(format!(
+            "file is {len} bytes, over the limit of {} bytes",
+            limits.max_file_bytes
+        ));
     }
     buf.reserve(usize::try_from(len).unwrap_or(0));
-    f.take(limits.max_file_bytes + 1).read_to_end(buf).map_err(|e| format!("cannot read: {e}"))?;
+    f.take(limits.max_file_bytes + 1)
+        .read_to_end(buf)
+        .map_err(|e| format!("cannot read: {e}"))?;
     if buf.len() as u64 > limits.max_file_bytes {
-        return Err(format!("file is over the limit of {} bytes", limits.max_file_bytes));
+        return Err(format!(
+            "file is over the limit of {} bytes",
+            limits.max_file_bytes
+        ));
     }
     Ok(())
 }
@@ -46,10 +58,16 @@ pub fn gunzip_into(bytes: &[u8], limits: &Limits, out: &mut Vec<u8>) -> Result<(
     out.clear();
     let dec = flate2::read::MultiGzDecoder::new(bytes);
     if let Err(e) = dec.take(limits.max_file_bytes + 1).read_to_end(out) {
-        return Err(format!("gzip content is corrupt after {} decompressed bytes: {e}", out.len()));
+        return Err(format!(
+            "gzip content is corrupt after {} decompressed bytes: {e}",
+            out.len()
+        ));
     }
     if out.len() as u64 > limits.max_file_bytes {
-        return Err(format!("gzip content expands beyond the limit of {} bytes", limits.max_file_bytes));
+        return Err(format!(
+            "gzip content expands beyond the limit of {} bytes",
+            limits.max_file_bytes
+        ));
     }
     Ok(())
 }

@@ -1,7 +1,9 @@
 //! Small helpers shared by rules.
 
 use emrguard_model::k8s::ObjectMeta;
+use emrguard_model::k8s::{K8sObjects, Workload};
 use emrguard_model::{PathStep, Ref};
+use std::collections::HashSet;
 
 /// A Ref for a Kubernetes object from its kind and metadata.
 pub fn k8s_ref(kind: &str, m: &ObjectMeta) -> Ref {
@@ -28,21 +30,6 @@ pub fn join_words<S: AsRef<str>>(items: &[S]) -> String {
         }
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn words() {
-        assert_eq!(join_words::<&str>(&[]), "");
-        assert_eq!(join_words(&["a"]), "a");
-        assert_eq!(join_words(&["a", "b", "c"]), "a, b and c");
-    }
-}
-
-use emrguard_model::k8s::{K8sObjects, Workload};
-use std::collections::HashSet;
 
 /// Workloads that are not controlled by another workload of the snapshot: a pod of a
 /// ReplicaSet of a Deployment is reported once, on the Deployment. Owned objects whose owner is
@@ -72,4 +59,16 @@ pub fn root_workloads(k: &K8sObjects) -> Vec<Workload<'_>> {
             })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn words() {
+        assert_eq!(join_words::<&str>(&[]), "");
+        assert_eq!(join_words(&["a"]), "a");
+        assert_eq!(join_words(&["a", "b", "c"]), "a, b and c");
+    }
 }

@@ -1,5 +1,10 @@
 //! End-to-end tests: run the binary on the bundled example estates and on edge cases.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 use assert_cmd::Command;
 use emrguard_model::Practice;
@@ -24,26 +29,47 @@ fn emrguard() -> Command {
 /// Run `check --format json` on paths; returns (exit code, report).
 fn check_json(paths: &[&Path], extra: &[&str]) -> (i32, Value) {
     let mut cmd = emrguard();
-    cmd.arg("check").args(paths).args(["--format", "json"]).args(extra);
+    cmd.arg("check")
+        .args(paths)
+        .args(["--format", "json"])
+        .args(extra);
     let out = cmd.output().unwrap();
     let code = out.status.code().unwrap_or(-1);
-    assert!(code == 0 || code == 1, "exit {code}: {}", String::from_utf8_lossy(&out.stderr));
-    (code, serde_json::from_slice(&out.stdout).expect("JSON report"))
+    assert!(
+        code == 0 || code == 1,
+        "exit {code}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (
+        code,
+        serde_json::from_slice(&out.stdout).expect("JSON report"),
+    )
 }
 
 fn schema() -> Value {
-    serde_json::from_str(&std::fs::read_to_string(repo().join("schema/findings.schema.json")).unwrap()).unwrap()
+    serde_json::from_str(
+        &std::fs::read_to_string(repo().join("schema/findings.schema.json")).unwrap(),
+    )
+    .unwrap()
 }
 
 fn assert_valid(report: &Value) {
     let schema = schema();
     let validator = jsonschema::validator_for(&schema).unwrap();
-    let errors: Vec<String> = validator.iter_errors(report).map(|e| format!("{} at {}", e, e.instance_path)).collect();
+    let errors: Vec<String> = validator
+        .iter_errors(report)
+        .map(|e| format!("{} at {}", e, e.instance_path))
+        .collect();
     assert!(errors.is_empty(), "report does not validate: {errors:#?}");
 }
 
 fn ids(report: &Value) -> Vec<String> {
-    report["findings"].as_array().unwrap().iter().map(|f| f["id"].as_str().unwrap().to_owned()).collect()
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["id"].as_str().unwrap().to_owned())
+        .collect()
 }
 
 #[test]
@@ -51,7 +77,11 @@ fn schema_copy_is_the_contract() {
     let contract = repo().join("../shared/spec/findings.schema.json");
     if contract.exists() {
         let a: Value = serde_json::from_str(&std::fs::read_to_string(contract).unwrap()).unwrap();
-        assert_eq!(a, schema(), "schema/findings.schema.json drifted from shared/spec");
+        assert_eq!(
+            a,
+            schema(),
+            "schema/findings.schema.json drifted from shared/spec"
+        );
     }
 }
 
@@ -60,11 +90,21 @@ fn insecure_estate_validates_and_lights_up_every_practice_with_rules() {
     let (code, report) = check_json(&[&estate("insecure-estate")], &[]);
     assert_eq!(code, 1);
     assert_valid(&report);
-    let seen: BTreeSet<String> =
-        report["findings"].as_array().unwrap().iter().map(|f| f["practice"].as_str().unwrap().to_owned()).collect();
-    let with_rules: BTreeSet<Practice> = emrguard_rules::registry().iter().map(|r| r.meta().practice).collect();
+    let seen: BTreeSet<String> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["practice"].as_str().unwrap().to_owned())
+        .collect();
+    let with_rules: BTreeSet<Practice> = emrguard_rules::registry()
+        .iter()
+        .map(|r| r.meta().practice)
+        .collect();
     for p in with_rules {
-        assert!(seen.contains(p.slug()), "no finding for practice {p} in the insecure estate");
+        assert!(
+            seen.contains(p.slug()),
+            "no finding for practice {p} in the insecure estate"
+        );
     }
     assert!(report.get("errors").is_none(), "{:?}", report["errors"]);
 }
@@ -77,7 +117,10 @@ fn every_snapshot_file_of_the_examples_is_recognised() {
             let file = input["file"].as_str().unwrap();
             let doc = file.ends_with(".md") || file.ends_with(".toml");
             if !doc {
-                assert_ne!(input["recognised_as"], "unknown", "{file} was not recognised: {input}");
+                assert_ne!(
+                    input["recognised_as"], "unknown",
+                    "{file} was not recognised: {input}"
+                );
                 assert!(input.get("warning").is_none(), "{file}: {input}");
             }
         }
@@ -145,36 +188,83 @@ fn a_truncated_file_is_named_and_the_rest_is_still_checked() {
     let victim = tmp.path().join("aws-eks-describe-cluster.json");
     let text = std::fs::read_to_string(&victim).unwrap();
     std::fs::write(&victim, &text[..text.len() / 2]).unwrap();
-    let out = emrguard().arg("check").arg(tmp.path()).args(["--format", "json"]).output().unwrap();
+    let out = emrguard()
+        .arg("check")
+        .arg(tmp.path())
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
     let code = out.status.code().unwrap();
     assert!(code == 0 || code == 1, "exit {code}");
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("aws-eks-describe-cluster.json"), "stderr: {stderr}");
+    assert!(
+        stderr.contains("aws-eks-describe-cluster.json"),
+        "stderr: {stderr}"
+    );
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_valid(&report);
     let errors = report["errors"].as_array().unwrap();
     assert_eq!(errors.len(), 1);
-    assert!(errors[0]["file"].as_str().unwrap().ends_with("aws-eks-describe-cluster.json"));
+    assert!(errors[0]["file"]
+        .as_str()
+        .unwrap()
+        .ends_with("aws-eks-describe-cluster.json"));
     let remaining = report["summary"]["total"].as_u64().unwrap();
     assert!(remaining > 0 && remaining <= full["summary"]["total"].as_u64().unwrap());
-    let pod_rules = report["findings"].as_array().unwrap().iter().filter(|f| f["practice"] == "pod-credentials").count();
-    assert!(pod_rules > 0, "findings from the other files are still reported");
+    let pod_rules = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["practice"] == "pod-credentials")
+        .count();
+    assert!(
+        pod_rules > 0,
+        "findings from the other files are still reported"
+    );
 }
 
 #[test]
 fn exit_codes() {
     let fixtures = repo().join("crates/emrguard-rules/tests/fixtures");
     // Nothing readable: 2.
-    emrguard().args(["check", "/nonexistent/emrguard"]).assert().code(2);
+    emrguard()
+        .args(["check", "/nonexistent/emrguard"])
+        .assert()
+        .code(2);
     // Usage error: 2.
     emrguard().args(["check"]).assert().code(2);
-    emrguard().args(["check", "--fail-on", "severe", "."]).assert().code(2);
+    emrguard()
+        .args(["check", "--fail-on", "severe", "."])
+        .assert()
+        .code(2);
     // Clean: 0; high finding: 1; below threshold: 0.
-    emrguard().arg("check").arg(fixtures.join("NET001/clean")).assert().code(0);
-    emrguard().arg("check").arg(fixtures.join("NET001/trigger")).assert().code(1);
-    emrguard().arg("check").arg(fixtures.join("NET001/trigger")).args(["--fail-on", "critical"]).assert().code(0);
-    emrguard().arg("check").arg(fixtures.join("NET002/trigger")).assert().code(0);
-    emrguard().arg("check").arg(fixtures.join("NET002/trigger")).args(["--fail-on", "low"]).assert().code(1);
+    emrguard()
+        .arg("check")
+        .arg(fixtures.join("NET001/clean"))
+        .assert()
+        .code(0);
+    emrguard()
+        .arg("check")
+        .arg(fixtures.join("NET001/trigger"))
+        .assert()
+        .code(1);
+    emrguard()
+        .arg("check")
+        .arg(fixtures.join("NET001/trigger"))
+        .args(["--fail-on", "critical"])
+        .assert()
+        .code(0);
+    emrguard()
+        .arg("check")
+        .arg(fixtures.join("NET002/trigger"))
+        .assert()
+        .code(0);
+    emrguard()
+        .arg("check")
+        .arg(fixtures.join("NET002/trigger"))
+        .args(["--fail-on", "low"])
+        .assert()
+        .code(1);
 }
 
 #[test]
@@ -191,7 +281,11 @@ fn output_file_and_text_format() {
         .stdout("");
     let report: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
     assert_valid(&report);
-    let text = emrguard().arg("check").arg(estate("insecure-estate")).output().unwrap();
+    let text = emrguard()
+        .arg("check")
+        .arg(estate("insecure-estate"))
+        .output()
+        .unwrap();
     let text = String::from_utf8(text.stdout).unwrap();
     assert!(!text.contains('\u{1b}'), "no colour when not a terminal");
     assert!(text.contains("why:") && text.contains("fix:"));
@@ -207,7 +301,13 @@ fn rules_and_explain() {
     }
     let out = emrguard().args(["explain", "pod001"]).output().unwrap();
     let doc = String::from_utf8(out.stdout).unwrap();
-    for h in ["## What it checks", "## Why it matters", "## Example", "## Remediation", "## References"] {
+    for h in [
+        "## What it checks",
+        "## Why it matters",
+        "## Example",
+        "## Remediation",
+        "## References",
+    ] {
         assert!(doc.contains(h), "{h}");
     }
     emrguard().args(["explain", "XYZ999"]).assert().code(2);
