@@ -4,10 +4,6 @@
 
 use std::path::PathBuf;
 
-// The same allocator as the emrguard binary.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 use std::time::Instant;
 
 fn main() {

@@ -532,6 +532,15 @@ fn canonical_api_version(kind: &str, api_version: &str) -> Option<&'static str> 
     (target != api_version).then_some(target)
 }
 
+/// Drop what no rule reads and costs most memory: k8s-openapi's `Volume` holds every volume
+/// source inline (kilobytes each), so only `hostPath` volumes, which rules may need, are kept.
+fn slim_pod_spec(spec: &mut k8s::PodSpec) {
+    if let Some(vols) = spec.volumes.take() {
+        let kept: Vec<_> = vols.into_iter().filter(|v| v.host_path.is_some()).collect();
+        spec.volumes = (!kept.is_empty()).then_some(kept);
+    }
+}
+
 /// `apiVersion` and `kind` read from the first keys of an object, as kubectl prints them,
 /// without scanning the rest; `None` (fall back to a full parse) for anything unusual.
 fn peek_type_meta(text: &str) -> Option<TypeMeta> {
@@ -623,7 +632,10 @@ fn k8s_object(ctx: &mut Ctx<'_>, text: &str, pointer: &str, list_api: &str, list
             single::<k8s::Namespace>(ctx, text, p, |s, v| s.k8s.namespaces.push(v))
         }
         "Pod" if core => single::<k8s::Pod>(ctx, text, p, |s, mut v| {
-            v.value.status = None; // never read; the largest part of a pod after its spec
+            v.value.status = None; // never read
+            if let Some(spec) = v.value.spec.as_mut() {
+                slim_pod_spec(spec);
+            }
             s.k8s.pods.push(v)
         }),
         "ServiceAccount" if core => {

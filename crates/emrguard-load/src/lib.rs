@@ -84,7 +84,7 @@ pub fn collect_files(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<LoadError>) {
         match std::fs::metadata(p) {
             Ok(m) if m.is_dir() => {
                 let walker = walkdir::WalkDir::new(p)
-                    .follow_links(false)
+                    .follow_links(true)
                     .sort_by_file_name()
                     .into_iter();
                 for entry in walker.filter_entry(|e| {
