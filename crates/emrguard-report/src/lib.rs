@@ -1,12 +1,22 @@
 //! The report (`emrguard check` output) and its formats. Every format renders the same
-//! [`Report`]; none of them decides anything.
+//! [`Report`] through one [`Emitter`] interface; none of them decides anything.
 
+mod asff;
+mod common;
+pub mod docs;
+mod html;
+mod junit;
+mod markdown;
+mod sarif;
 mod text;
+mod xml;
 
 use emrguard_model::{Finding, Practice, Severity};
+use emrguard_rules::RuleMeta;
 use serde::Serialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::{self, Write};
+use std::path::PathBuf;
 
 pub const SCHEMA: &str = "emrguard/findings/v1";
 
@@ -57,6 +67,22 @@ pub struct Report {
     /// Declared administrators: exempt from `rbac`, listed so nobody is hidden.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub administrators: Vec<String>,
+    /// Every suppression in force or expired, with the findings it suppressed.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub suppressions: Vec<SuppressionRecord>,
+    /// Things worth a look that are not findings (suppressions that matched nothing ...).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+    /// The baseline the findings were compared with (`--baseline`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<Baseline>,
+    /// The rules that ran, with their effective default severity (SARIF, JUnit). Empty means
+    /// the whole catalogue at its default severities.
+    #[serde(skip)]
+    pub rules: Vec<RuleRun>,
+    /// The EKS cluster of the snapshot, where known (used by `asff` ids).
+    #[serde(skip)]
+    pub cluster: Option<String>,
     /// Account and region of the snapshot, where known (used by `asff`).
     #[serde(skip)]
     pub account: Option<String>,
@@ -78,17 +104,152 @@ impl Report {
             findings,
             errors,
             administrators: Vec::new(),
+            suppressions: Vec::new(),
+            warnings: Vec::new(),
+            baseline: None,
+            rules: Vec::new(),
+            cluster: None,
             account: None,
             region: None,
         }
     }
 
-    /// Findings that count for the exit code: not suppressed, at or above `threshold`.
+    /// True when the finding's id is in the baseline: known before, not counted for the exit
+    /// code.
+    pub fn in_baseline(&self, f: &Finding) -> bool {
+        self.baseline
+            .as_ref()
+            .is_some_and(|b| b.known.contains(&f.id))
+    }
+
+    /// Findings that count for the exit code: not suppressed, not in the baseline, at or above
+    /// `threshold`.
     pub fn failing(&self, threshold: Severity) -> usize {
         self.findings
             .iter()
-            .filter(|f| !f.suppressed && f.severity.at_least(threshold))
+            .filter(|f| !f.suppressed && !self.in_baseline(f) && f.severity.at_least(threshold))
             .count()
+    }
+
+    /// Whether a finding counts, was known in the baseline, or is suppressed.
+    pub fn status(&self, f: &Finding) -> Status {
+        if f.suppressed {
+            Status::Suppressed
+        } else if self.in_baseline(f) {
+            Status::Baseline
+        } else {
+            Status::Open
+        }
+    }
+
+    /// The suppression that suppressed `f`, if any.
+    pub fn suppression_of(&self, f: &Finding) -> Option<&SuppressionRecord> {
+        if !f.suppressed {
+            return None;
+        }
+        self.suppressions
+            .iter()
+            .find(|s| s.findings.contains(&f.id))
+    }
+
+    /// The rules that ran (the catalogue when [`Report::rules`] is empty).
+    pub fn rules_run(&self) -> Vec<RuleRun> {
+        if self.rules.is_empty() {
+            emrguard_rules::registry()
+                .iter()
+                .map(|r| RuleRun {
+                    meta: r.meta(),
+                    severity: r.meta().severity,
+                })
+                .collect()
+        } else {
+            self.rules.clone()
+        }
+    }
+}
+
+/// A finding's standing in this run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// Counts for the exit code (when at or above `--fail-on`).
+    Open,
+    /// Known in the baseline: reported, not counted.
+    Baseline,
+    /// Accepted by a suppression: reported, not counted, not in the summary.
+    Suppressed,
+}
+
+/// A rule that ran, with its effective default severity (after `[severity]` overrides).
+#[derive(Debug, Clone, Copy)]
+pub struct RuleRun {
+    pub meta: &'static RuleMeta,
+    pub severity: Severity,
+}
+
+/// Where a suppression came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SuppressionKind {
+    /// A `[[suppress]]` entry of the config file (SARIF `external`).
+    Config,
+    /// An `emrguard.io/ignore` annotation on the object (SARIF `inSource`).
+    Annotation,
+}
+
+/// A suppression and what it did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SuppressionRecord {
+    /// `emrguard.toml:12`, or `annotation emrguard.io/ignore on RoleBinding ns/name (file:line)`.
+    pub source: String,
+    pub kind: SuppressionKind,
+    pub rule: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resource: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    pub reason: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires: Option<String>,
+    /// True when the expiry day has passed: it suppressed nothing and failed the run.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub expired: bool,
+    /// Ids of the findings it suppressed.
+    pub findings: Vec<String>,
+}
+
+/// The baseline a run was compared with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Baseline {
+    /// The baseline file, as given.
+    pub file: String,
+    /// Ids of this run's findings that were already in the baseline.
+    pub unchanged: Vec<String>,
+    /// Every finding id of the baseline.
+    #[serde(skip)]
+    pub known: BTreeSet<String>,
+}
+
+impl Baseline {
+    /// Read the finding ids of an earlier JSON report (`findings[].id`).
+    pub fn parse(file: &str, json: &str) -> Result<BTreeSet<String>, String> {
+        let v: serde_json::Value =
+            serde_json::from_str(json).map_err(|e| format!("{file}: not a JSON report: {e}"))?;
+        let findings = v
+            .get("findings")
+            .and_then(serde_json::Value::as_array)
+            .ok_or_else(|| format!("{file}: not an emrguard JSON report (no `findings` array)"))?;
+        findings
+            .iter()
+            .enumerate()
+            .map(|(i, f)| {
+                f.get("id")
+                    .and_then(serde_json::Value::as_str)
+                    .map(str::to_owned)
+                    .ok_or_else(|| format!("{file}: /findings/{i} has no `id`"))
+            })
+            .collect()
     }
 }
 
@@ -114,27 +275,111 @@ pub fn summarize(findings: &[Finding]) -> Summary {
 pub enum Format {
     Text,
     Json,
+    Sarif,
+    Junit,
+    Markdown,
+    Html,
+    Asff,
+}
+
+impl Format {
+    pub const ALL: [Format; 7] = [
+        Format::Text,
+        Format::Json,
+        Format::Sarif,
+        Format::Junit,
+        Format::Markdown,
+        Format::Html,
+        Format::Asff,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Text => "text",
+            Format::Json => "json",
+            Format::Sarif => "sarif",
+            Format::Junit => "junit",
+            Format::Markdown => "markdown",
+            Format::Html => "html",
+            Format::Asff => "asff",
+        }
+    }
+}
+
+impl std::str::FromStr for Format {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Format::ALL
+            .into_iter()
+            .find(|f| f.name().eq_ignore_ascii_case(s))
+            .ok_or_else(|| format!("unknown format `{s}`"))
+    }
 }
 
 /// Options that change how a format renders (not what it says).
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone)]
 pub struct RenderOptions {
+    /// ANSI colours (text).
     pub color: bool,
+    /// The `--fail-on` threshold: JUnit failures, emphasis in HTML and Markdown.
+    pub fail_on: Severity,
+    /// RFC 3339 time of the run (ASFF `CreatedAt`/`UpdatedAt`). Fixed by the caller so that
+    /// output is reproducible.
+    pub timestamp: String,
+    /// Directory that SARIF artifact URIs are made relative to (the repository root or the
+    /// current directory).
+    pub base_dir: Option<PathBuf>,
+}
+
+impl Default for RenderOptions {
+    fn default() -> Self {
+        RenderOptions {
+            color: false,
+            fail_on: Severity::High,
+            timestamp: "1970-01-01T00:00:00Z".to_owned(),
+            base_dir: None,
+        }
+    }
+}
+
+/// One output format.
+pub trait Emitter: Sync {
+    fn format(&self) -> Format;
+    fn render(&self, report: &Report, opts: &RenderOptions, out: &mut dyn Write) -> io::Result<()>;
+}
+
+struct Json;
+
+impl Emitter for Json {
+    fn format(&self) -> Format {
+        Format::Json
+    }
+    fn render(&self, report: &Report, _: &RenderOptions, out: &mut dyn Write) -> io::Result<()> {
+        serde_json::to_writer_pretty(&mut *out, report).map_err(io::Error::other)?;
+        writeln!(out)
+    }
+}
+
+/// The emitter of a format.
+pub fn emitter(format: Format) -> &'static dyn Emitter {
+    match format {
+        Format::Text => &text::Text,
+        Format::Json => &Json,
+        Format::Sarif => &sarif::Sarif,
+        Format::Junit => &junit::Junit,
+        Format::Markdown => &markdown::Markdown,
+        Format::Html => &html::Html,
+        Format::Asff => &asff::Asff,
+    }
 }
 
 pub fn render(
     report: &Report,
     format: Format,
-    opts: RenderOptions,
+    opts: &RenderOptions,
     out: &mut dyn Write,
 ) -> io::Result<()> {
-    match format {
-        Format::Text => text::render(report, opts, out),
-        Format::Json => {
-            serde_json::to_writer_pretty(&mut *out, report).map_err(io::Error::other)?;
-            writeln!(out)
-        }
-    }
+    emitter(format).render(report, opts, out)
 }
 
 /// Practices in the order the contract lists them.

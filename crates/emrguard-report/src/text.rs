@@ -1,8 +1,20 @@
 //! Text for people: findings grouped by practice, most severe first, each with its why and fix.
 
-use crate::{practices, RenderOptions, Report};
+use crate::common::{resource_label, step_label, subject_label, why};
+use crate::{practices, Emitter, Format, RenderOptions, Report, Status};
 use emrguard_model::{Finding, Severity};
 use std::io::{self, Write};
+
+pub(crate) struct Text;
+
+impl Emitter for Text {
+    fn format(&self) -> Format {
+        Format::Text
+    }
+    fn render(&self, report: &Report, opts: &RenderOptions, out: &mut dyn Write) -> io::Result<()> {
+        render(report, opts, out)
+    }
+}
 
 struct Style {
     on: bool,
@@ -35,23 +47,7 @@ impl Style {
     }
 }
 
-fn resource_label(f: &Finding) -> String {
-    let r = &f.resource;
-    match (&r.namespace, &r.arn) {
-        (_, Some(arn)) => format!("{} {} ({arn})", r.kind, r.name),
-        (Some(ns), None) => format!("{} {ns}/{}", r.kind, r.name),
-        (None, None) => format!("{} {}", r.kind, r.name),
-    }
-}
-
-/// The first paragraph of a rule's *Why it matters*.
-fn why(rule: &str) -> Option<String> {
-    let meta = emrguard_rules::find(rule)?.meta();
-    let s = meta.section("Why it matters")?;
-    Some(s.split("\n\n").next().unwrap_or(&s).replace('\n', " "))
-}
-
-pub fn render(report: &Report, opts: RenderOptions, out: &mut dyn Write) -> io::Result<()> {
+fn render(report: &Report, opts: &RenderOptions, out: &mut dyn Write) -> io::Result<()> {
     let st = Style { on: opts.color };
     for p in practices() {
         let mut fs: Vec<&Finding> = report.findings.iter().filter(|f| f.practice == p).collect();
@@ -66,10 +62,10 @@ pub fn render(report: &Report, opts: RenderOptions, out: &mut dyn Write) -> io::
             st.dim(&format!("— {}", p.summary()))
         )?;
         for f in fs {
-            let suppressed = if f.suppressed {
-                st.dim(" (suppressed)")
-            } else {
-                String::new()
+            let suppressed = match report.status(f) {
+                Status::Suppressed => st.dim(" (suppressed)"),
+                Status::Baseline => st.dim(" (baseline)"),
+                Status::Open => String::new(),
             };
             writeln!(
                 out,
@@ -78,34 +74,26 @@ pub fn render(report: &Report, opts: RenderOptions, out: &mut dyn Write) -> io::
                 st.bold(&f.rule),
                 f.title
             )?;
-            writeln!(out, "           {}", resource_label(f))?;
+            writeln!(out, "           {}", resource_label(&f.resource))?;
             if let Some(s) = &f.subject {
-                let mut line = format!("{} {}", s.kind, s.name);
-                if !s.iam_principals.is_empty() {
-                    line.push_str(&format!(" ← {}", s.iam_principals.join(", ")));
-                }
-                writeln!(out, "           subject: {line}")?;
+                writeln!(out, "           subject: {}", subject_label(s))?;
             }
             writeln!(out, "           {}", f.message)?;
             if let Some(w) = why(&f.rule) {
                 writeln!(out, "           {} {w}", st.bold("why:"))?;
             }
             writeln!(out, "           {} {}", st.bold("fix:"), f.remediation)?;
+            if let Some(sup) = report.suppression_of(f) {
+                writeln!(
+                    out,
+                    "           {} {} ({})",
+                    st.dim("suppressed:"),
+                    sup.reason,
+                    sup.source
+                )?;
+            }
             if !f.path.is_empty() {
-                let steps: Vec<String> = f
-                    .path
-                    .iter()
-                    .map(|s| {
-                        let mut t = match &s.namespace {
-                            Some(ns) => format!("{} {ns}/{}", s.kind, s.name),
-                            None => format!("{} {}", s.kind, s.name),
-                        };
-                        if let Some(d) = &s.detail {
-                            t.push_str(&format!(" [{d}]"));
-                        }
-                        t
-                    })
-                    .collect();
+                let steps: Vec<String> = f.path.iter().map(step_label).collect();
                 writeln!(out, "           {} {}", st.dim("path:"), steps.join(" → "))?;
             }
             for l in &f.locations {
@@ -176,6 +164,14 @@ pub fn render(report: &Report, opts: RenderOptions, out: &mut dyn Write) -> io::
     }
     if suppressed > 0 {
         line.push_str(&format!(", {suppressed} suppressed"));
+    }
+    let known = report
+        .findings
+        .iter()
+        .filter(|f| report.status(f) == Status::Baseline)
+        .count();
+    if known > 0 {
+        line.push_str(&format!(", {known} in the baseline"));
     }
     if !report.administrators.is_empty() {
         line.push_str(&format!(

@@ -1,0 +1,176 @@
+//! Small pieces every format shares: labels, the rule's *why*, namespaces, artifact URIs.
+
+use emrguard_model::{Finding, PathStep, Ref, Subject};
+use std::path::{Component, Path, PathBuf};
+
+/// The first paragraph of a rule's *Why it matters*, on one line.
+pub fn why(rule: &str) -> Option<String> {
+    let meta = emrguard_rules::find(rule)?.meta();
+    let s = meta.section("Why it matters")?;
+    Some(s.split("\n\n").next().unwrap_or(&s).replace('\n', " "))
+}
+
+/// The first paragraph of a rule's *What it checks*, on one line.
+pub fn what(meta: &emrguard_rules::RuleMeta) -> String {
+    meta.section("What it checks")
+        .map(|s| s.split("\n\n").next().unwrap_or(&s).replace('\n', " "))
+        .unwrap_or_else(|| meta.title.to_owned())
+}
+
+/// `Kind namespace/name` or `Kind name`.
+pub fn ref_short(kind: &str, namespace: Option<&str>, name: &str) -> String {
+    match namespace {
+        Some(ns) => format!("{kind} {ns}/{name}"),
+        None => format!("{kind} {name}"),
+    }
+}
+
+/// `Kind namespace/name (arn)`.
+pub fn resource_label(r: &Ref) -> String {
+    let base = ref_short(&r.kind, r.namespace.as_deref(), &r.name);
+    match &r.arn {
+        Some(arn) => format!("{base} ({arn})"),
+        None => base,
+    }
+}
+
+/// `Kind name ← iam principals`.
+pub fn subject_label(s: &Subject) -> String {
+    let mut line = ref_short(&s.kind, s.namespace.as_deref(), &s.name);
+    if !s.iam_principals.is_empty() {
+        line.push_str(&format!(" ← {}", s.iam_principals.join(", ")));
+    }
+    line
+}
+
+/// `Kind namespace/name [detail]`.
+pub fn step_label(s: &PathStep) -> String {
+    let mut t = ref_short(&s.kind, s.namespace.as_deref(), &s.name);
+    if let Some(d) = &s.detail {
+        t.push_str(&format!(" [{d}]"));
+    }
+    t
+}
+
+/// The namespace a finding is about: its EMR namespace, else its resource's.
+pub fn namespace_of(f: &Finding) -> Option<&str> {
+    f.namespace.as_deref().or(f.resource.namespace.as_deref())
+}
+
+/// The fully qualified name of a resource: its ARN, else `Kind/namespace/name`.
+pub fn qualified_name(r: &Ref) -> String {
+    match (&r.arn, &r.namespace) {
+        (Some(arn), _) => arn.clone(),
+        (None, Some(ns)) => format!("{}/{ns}/{}", r.kind, r.name),
+        (None, None) => format!("{}/{}", r.kind, r.name),
+    }
+}
+
+/// Remove `.` and resolve `..` without touching the file system.
+fn normalize(p: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in p.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if !out.pop() {
+                    out.push("..");
+                }
+            }
+            other => out.push(other.as_os_str()),
+        }
+    }
+    out
+}
+
+fn percent_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        let keep = b.is_ascii_alphanumeric() || b"-._~/:@!$&'()*+,;=".contains(&b);
+        if keep {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// A location's file as a URI reference: relative to `base` when it lies under it (or was
+/// given relative), else an absolute `file://` URI. Always `/`-separated and percent-encoded.
+pub fn artifact_uri(file: &str, base: Option<&Path>) -> String {
+    let path = Path::new(file);
+    let rel: Option<PathBuf> = if path.is_absolute() {
+        base.and_then(|b| {
+            normalize(path)
+                .strip_prefix(normalize(b))
+                .ok()
+                .map(Path::to_path_buf)
+        })
+    } else {
+        Some(normalize(path))
+    };
+    match rel {
+        Some(r) => {
+            let s: Vec<String> = r
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                .collect();
+            percent_encode(&s.join("/"))
+        }
+        None => {
+            let s = normalize(path).to_string_lossy().replace('\\', "/");
+            let s = if s.starts_with('/') {
+                s
+            } else {
+                format!("/{s}")
+            };
+            format!("file://{}", percent_encode(&s))
+        }
+    }
+}
+
+/// Cut `s` to at most `max` bytes on a character boundary, marking the cut with `…`.
+pub fn truncate(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        return s.to_owned();
+    }
+    let mut end = max.saturating_sub('…'.len_utf8());
+    while end > 0 && !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", s.get(..end).unwrap_or(""))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uris() {
+        let base = Path::new("/work/repo");
+        assert_eq!(
+            artifact_uri("/work/repo/crates/x/../../examples/a b.json", Some(base)),
+            "examples/a%20b.json"
+        );
+        assert_eq!(
+            artifact_uri("./examples/a.json", Some(base)),
+            "examples/a.json"
+        );
+        assert_eq!(
+            artifact_uri("/elsewhere/a.json", Some(base)),
+            "file:///elsewhere/a.json"
+        );
+        assert_eq!(
+            artifact_uri("/elsewhere/a.json", None),
+            "file:///elsewhere/a.json"
+        );
+    }
+
+    #[test]
+    fn truncation() {
+        assert_eq!(truncate("abc", 3), "abc");
+        assert_eq!(truncate("abcdef", 5), "ab…");
+        assert_eq!(truncate("ééé", 5), "é…");
+    }
+}

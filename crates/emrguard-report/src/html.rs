@@ -1,0 +1,414 @@
+//! One self-contained HTML page: inline CSS and JavaScript, no fetches (a Content Security
+//! Policy forbids them). A summary by practice and severity, filters by practice, severity,
+//! namespace and text, and for every finding its evidence chain drawn as boxes joined by
+//! arrows (inline SVG), ending at the rule it breaks.
+
+use crate::common::{namespace_of, resource_label, subject_label, why};
+use crate::xml::{attr, escape};
+use crate::{practices, Emitter, Format, RenderOptions, Report, Status};
+use emrguard_model::{Finding, PathStep, Severity};
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+use std::io::{self, Write};
+
+pub(crate) struct Html;
+
+const CSS: &str = r#"
+:root{--bg:#fff;--fg:#1b1f24;--muted:#59636e;--line:#d1d9e0;--card:#f6f8fa;--crit:#8b1a9b;--high:#c9252d;--med:#b35900;--low:#0969da;--info:#59636e}
+@media (prefers-color-scheme:dark){:root{--bg:#0d1117;--fg:#e6edf3;--muted:#9198a1;--line:#3d444d;--card:#151b23;--crit:#d2a8ff;--high:#ff7b72;--med:#f0883e;--low:#79c0ff;--info:#9198a1}}
+*{box-sizing:border-box}
+[hidden]{display:none!important}
+body{margin:0;padding:24px;font:14px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;background:var(--bg);color:var(--fg)}
+h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:24px 0 8px}h3{font-size:15px;margin:0;display:inline}
+code{font:12px/1.4 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;background:var(--card);border:1px solid var(--line);border-radius:4px;padding:0 3px}
+.meta{color:var(--muted);margin:0}
+table.summary{border-collapse:collapse;margin-top:8px}
+table.summary th,table.summary td{border:1px solid var(--line);padding:4px 10px;text-align:right}
+table.summary th:first-child{text-align:left}
+table.summary td.n{cursor:pointer}table.summary td.n:hover{outline:2px solid var(--low)}
+table.summary td.zero{color:var(--muted)}
+#filters{display:flex;flex-wrap:wrap;gap:12px;align-items:center;position:sticky;top:0;background:var(--bg);padding:10px 0;border-bottom:1px solid var(--line);z-index:1}
+#filters select,#filters input[type=search]{font:inherit;padding:3px 6px;background:var(--bg);color:var(--fg);border:1px solid var(--line);border-radius:6px}
+#shown{color:var(--muted);margin-left:auto}
+article.finding{border:1px solid var(--line);border-left:6px solid var(--sev);border-radius:8px;padding:12px 16px;margin:12px 0;background:var(--bg)}
+.sev-critical{--sev:var(--crit)}.sev-high{--sev:var(--high)}.sev-medium{--sev:var(--med)}.sev-low{--sev:var(--low)}.sev-info{--sev:var(--info)}
+.badge{display:inline-block;min-width:70px;text-align:center;font-weight:600;font-size:11px;letter-spacing:.04em;color:#fff;background:var(--sev);border-radius:10px;padding:1px 8px;margin-right:6px}
+.tag{font-size:11px;border:1px solid var(--line);border-radius:10px;padding:0 6px;margin-left:6px;color:var(--muted)}
+.rule{font-weight:600;margin-right:6px}
+.chain{display:flex;flex-wrap:wrap;align-items:center;gap:4px;margin:10px 0}
+.node{display:flex;flex-direction:column;border:1px solid var(--line);background:var(--card);border-radius:6px;padding:4px 8px;max-width:320px}
+.node .kind{font-size:10px;text-transform:uppercase;letter-spacing:.05em;color:var(--muted)}
+.node .name{font-weight:600;overflow-wrap:anywhere}
+.node .detail{font-size:12px;color:var(--muted);overflow-wrap:anywhere}
+.node.last{border-color:var(--sev);border-width:2px}
+.arrow{flex:none;color:var(--muted)}
+dl{display:grid;grid-template-columns:max-content 1fr;gap:2px 12px;margin:8px 0 0}
+dt{color:var(--muted)}dd{margin:0;overflow-wrap:anywhere}
+footer{color:var(--muted);margin-top:24px;font-size:12px}
+ul.notes li{margin:2px 0}
+"#;
+
+const JS: &str = r#"
+(function () {
+  "use strict";
+  var byId = function (id) { return document.getElementById(id); };
+  var cards = Array.prototype.slice.call(document.querySelectorAll("article.finding"));
+  var fields = ["f-practice", "f-severity", "f-namespace", "f-suppressed", "f-text"];
+  function apply() {
+    var p = byId("f-practice").value, s = byId("f-severity").value, n = byId("f-namespace").value;
+    var sup = byId("f-suppressed").checked, q = byId("f-text").value.trim().toLowerCase();
+    var shown = 0;
+    cards.forEach(function (c) {
+      var ok = (!p || c.dataset.practice === p) && (!s || c.dataset.severity === s) &&
+        (!n || c.dataset.namespace === n) && (sup || c.dataset.status !== "suppressed") &&
+        (!q || c.textContent.toLowerCase().indexOf(q) >= 0);
+      c.hidden = !ok;
+      if (ok) { shown += 1; }
+    });
+    byId("shown").textContent = shown + " of " + cards.length + " findings shown";
+    byId("empty").hidden = shown !== 0;
+  }
+  fields.forEach(function (id) {
+    var el = byId(id);
+    el.addEventListener("input", apply);
+    el.addEventListener("change", apply);
+  });
+  Array.prototype.forEach.call(document.querySelectorAll("td.n"), function (td) {
+    td.addEventListener("click", function () {
+      byId("f-practice").value = td.dataset.practice || "";
+      byId("f-severity").value = td.dataset.severity || "";
+      apply();
+      byId("filters").scrollIntoView();
+    });
+  });
+  apply();
+}());
+"#;
+
+const ARROW: &str = r#"<svg class="arrow" width="28" height="14" viewBox="0 0 28 14" aria-hidden="true"><path d="M1 7H25M19 2l6 5-6 5" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round"/></svg>"#;
+
+/// Text with `code spans` as `<code>`, everything escaped.
+fn rich(s: &str) -> String {
+    s.split('`')
+        .enumerate()
+        .map(|(i, part)| {
+            if i % 2 == 1 {
+                format!("<code>{}</code>", escape(part))
+            } else {
+                escape(part)
+            }
+        })
+        .collect()
+}
+
+fn node(kind: &str, name: &str, extra: Option<&str>, detail: Option<&str>, last: bool) -> String {
+    let mut s = format!(
+        "<div class=\"node{}\" role=\"listitem\"><span class=\"kind\">{}</span><span class=\"name\">{}</span>",
+        if last { " last" } else { "" },
+        escape(kind),
+        escape(name)
+    );
+    if let Some(e) = extra {
+        let _ = write!(s, "<span class=\"detail\">{}</span>", escape(e));
+    }
+    if let Some(d) = detail {
+        let _ = write!(s, "<span class=\"detail\">{}</span>", rich(d));
+    }
+    s.push_str("</div>");
+    s
+}
+
+fn step_node(s: &PathStep) -> String {
+    let name = match &s.namespace {
+        Some(ns) => format!("{ns}/{}", s.name),
+        None => s.name.clone(),
+    };
+    node(
+        &s.kind,
+        &name,
+        s.arn.as_deref().filter(|a| *a != s.name),
+        s.detail.as_deref(),
+        false,
+    )
+}
+
+/// The evidence chain: the path's steps (or the resource when there is none), then the rule.
+fn chain(f: &Finding) -> String {
+    let mut nodes: Vec<String> = if f.path.is_empty() {
+        let r = &f.resource;
+        let name = match &r.namespace {
+            Some(ns) => format!("{ns}/{}", r.name),
+            None => r.name.clone(),
+        };
+        vec![node(&r.kind, &name, r.arn.as_deref(), None, false)]
+    } else {
+        f.path.iter().map(step_node).collect()
+    };
+    let what = match f.capability {
+        Some(c) => format!("{} · {}", f.rule, c.slug()),
+        None => f.rule.clone(),
+    };
+    nodes.push(node("rule", &what, Some(&f.title), None, true));
+    format!(
+        "<div class=\"chain\" role=\"list\" aria-label=\"evidence chain\">{}</div>",
+        nodes.join(ARROW)
+    )
+}
+
+fn card(f: &Finding, report: &Report) -> String {
+    let status = report.status(f);
+    let (status_name, tag) = match status {
+        Status::Open => ("open", String::new()),
+        Status::Baseline => ("baseline", "<span class=\"tag\">baseline</span>".to_owned()),
+        Status::Suppressed => (
+            "suppressed",
+            "<span class=\"tag\">suppressed</span>".to_owned(),
+        ),
+    };
+    let ns = namespace_of(f).unwrap_or("");
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "<article class=\"finding sev-{sev}\" id=\"{id}\" data-practice=\"{p}\" data-severity=\"{sev}\" data-namespace=\"{ns}\" data-status=\"{status_name}\">",
+        sev = f.severity.as_str(),
+        id = attr(&f.id),
+        p = f.practice.slug(),
+        ns = attr(ns),
+    );
+    let _ = writeln!(
+        s,
+        "<header><span class=\"badge\">{}</span><span class=\"rule\">{}</span><h3>{}</h3>{tag}</header>",
+        f.severity.as_str().to_uppercase(),
+        escape(&f.rule),
+        escape(&f.title)
+    );
+    let _ = writeln!(s, "<p>{}</p>", rich(&f.message));
+    let _ = writeln!(s, "{}", chain(f));
+    s.push_str("<dl>");
+    let mut row = |k: &str, v: String| {
+        let _ = write!(s, "<dt>{k}</dt><dd>{v}</dd>");
+    };
+    row(
+        "resource",
+        format!("<code>{}</code>", escape(&resource_label(&f.resource))),
+    );
+    if let Some(sub) = &f.subject {
+        row(
+            "subject",
+            format!("<code>{}</code>", escape(&subject_label(sub))),
+        );
+    }
+    if !ns.is_empty() {
+        row("namespace", format!("<code>{}</code>", escape(ns)));
+    }
+    if let Some(vc) = &f.virtual_cluster {
+        row("virtual cluster", format!("<code>{}</code>", escape(vc)));
+    }
+    if let Some(w) = why(&f.rule) {
+        row("why", rich(&w));
+    }
+    row("fix", rich(&f.remediation));
+    if let Some(sup) = report.suppression_of(f) {
+        row(
+            "suppressed",
+            format!(
+                "{} <span class=\"tag\">{}</span>",
+                escape(&sup.reason),
+                escape(&sup.source)
+            ),
+        );
+    }
+    for l in &f.locations {
+        let line = l.line.map(|n| format!(":{n}")).unwrap_or_default();
+        let ptr = l
+            .pointer
+            .as_deref()
+            .map(|p| format!(" <code>{}</code>", escape(p)))
+            .unwrap_or_default();
+        row("at", format!("<code>{}{line}</code>{ptr}", escape(&l.file)));
+    }
+    row("id", format!("<code>{}</code>", escape(&f.id)));
+    s.push_str("</dl>\n</article>\n");
+    s
+}
+
+impl Emitter for Html {
+    fn format(&self) -> Format {
+        Format::Html
+    }
+
+    fn render(&self, report: &Report, opts: &RenderOptions, out: &mut dyn Write) -> io::Result<()> {
+        let mut h = String::with_capacity(64 * 1024 + report.findings.len() * 2048);
+        h.push_str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
+        h.push_str("<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:\">\n");
+        h.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
+        h.push_str(
+            "<meta name=\"generator\" content=\"emrguard\">\n<title>emrguard report</title>\n",
+        );
+        let _ = writeln!(h, "<style>{CSS}</style>\n</head>\n<body>");
+
+        // Header line.
+        let s = &report.summary;
+        let mut meta = if s.total == 0 {
+            "No findings".to_owned()
+        } else {
+            let parts: Vec<String> = Severity::ALL
+                .iter()
+                .filter_map(|v| s.by_severity.get(v.as_str()).map(|n| format!("{n} {v}")))
+                .collect();
+            format!(
+                "{} finding{} ({})",
+                s.total,
+                if s.total == 1 { "" } else { "s" },
+                parts.join(", ")
+            )
+        };
+        let _ = write!(meta, " in {} files", report.inputs.len());
+        for (k, v) in [
+            ("account", &report.account),
+            ("region", &report.region),
+            ("cluster", &report.cluster),
+        ] {
+            if let Some(v) = v {
+                let _ = write!(meta, " · {k} {v}");
+            }
+        }
+        let failing = report.failing(opts.fail_on);
+        let _ = write!(
+            meta,
+            " · {failing} at or above {} fail the check",
+            opts.fail_on
+        );
+        let _ = writeln!(
+            h,
+            "<header><h1>emrguard report</h1><p class=\"meta\" id=\"meta\">{}</p></header>",
+            escape(&meta)
+        );
+
+        // Summary by practice and severity (suppressed findings excluded).
+        let mut counts: BTreeMap<(&str, &str), usize> = BTreeMap::new();
+        for f in report.findings.iter().filter(|f| !f.suppressed) {
+            *counts
+                .entry((f.practice.slug(), f.severity.as_str()))
+                .or_default() += 1;
+        }
+        h.push_str("<section id=\"summary\"><h2>Summary</h2>\n<table class=\"summary\"><thead><tr><th>practice</th>");
+        for v in Severity::ALL {
+            let _ = write!(h, "<th>{v}</th>");
+        }
+        h.push_str("<th>total</th></tr></thead><tbody>\n");
+        for p in practices() {
+            let _ = write!(
+                h,
+                "<tr><th title=\"{}\">{}</th>",
+                attr(p.summary()),
+                p.slug()
+            );
+            let mut total = 0;
+            for v in Severity::ALL {
+                let n = counts.get(&(p.slug(), v.as_str())).copied().unwrap_or(0);
+                total += n;
+                if n == 0 {
+                    h.push_str("<td class=\"zero\">0</td>");
+                } else {
+                    let _ = write!(
+                        h,
+                        "<td class=\"n sev-{v}\" data-practice=\"{}\" data-severity=\"{v}\" title=\"show these\">{n}</td>",
+                        p.slug()
+                    );
+                }
+            }
+            if total == 0 {
+                h.push_str("<td class=\"zero\">0</td></tr>\n");
+            } else {
+                let _ = writeln!(
+                    h,
+                    "<td class=\"n\" data-practice=\"{}\" data-severity=\"\">{total}</td></tr>",
+                    p.slug()
+                );
+            }
+        }
+        h.push_str("</tbody></table></section>\n");
+
+        // Filters.
+        let namespaces: BTreeSet<&str> = report.findings.iter().filter_map(namespace_of).collect();
+        h.push_str("<section id=\"filters\" aria-label=\"filters\">\n<label>practice <select id=\"f-practice\"><option value=\"\">all</option>");
+        for p in practices() {
+            let _ = write!(h, "<option value=\"{0}\">{0}</option>", p.slug());
+        }
+        h.push_str("</select></label>\n<label>severity <select id=\"f-severity\"><option value=\"\">all</option>");
+        for v in Severity::ALL {
+            let _ = write!(h, "<option value=\"{v}\">{v}</option>");
+        }
+        h.push_str("</select></label>\n<label>namespace <select id=\"f-namespace\"><option value=\"\">all</option>");
+        for ns in &namespaces {
+            let _ = write!(h, "<option value=\"{}\">{}</option>", attr(ns), escape(ns));
+        }
+        h.push_str("</select></label>\n<label><input type=\"checkbox\" id=\"f-suppressed\"> show suppressed</label>\n");
+        h.push_str("<label>search <input type=\"search\" id=\"f-text\" placeholder=\"rule, name, text\"></label>\n");
+        let visible = report.findings.iter().filter(|f| !f.suppressed).count();
+        let _ = writeln!(
+            h,
+            "<span id=\"shown\">{visible} of {} findings shown</span>\n</section>",
+            report.findings.len()
+        );
+
+        // Findings.
+        h.push_str("<main id=\"findings\">\n");
+        let mut fs: Vec<&Finding> = report.findings.iter().collect();
+        fs.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+        for f in fs {
+            h.push_str(&card(f, report));
+        }
+        h.push_str("<p id=\"empty\" hidden>No finding matches the filters.</p>\n</main>\n");
+
+        // Notes.
+        let mut notes: Vec<String> = Vec::new();
+        for e in &report.errors {
+            let loc = e
+                .location
+                .as_deref()
+                .map(|l| format!(" ({l})"))
+                .unwrap_or_default();
+            notes.push(format!(
+                "unreadable: <code>{}</code>{} — {}",
+                escape(&e.file),
+                escape(&loc),
+                escape(&e.message)
+            ));
+        }
+        for w in &report.warnings {
+            notes.push(format!("warning: {}", rich(w)));
+        }
+        if !report.administrators.is_empty() {
+            notes.push(format!(
+                "declared administrators (exempt from rbac): {}",
+                escape(&report.administrators.join(", "))
+            ));
+        }
+        if !notes.is_empty() {
+            h.push_str("<section id=\"notes\"><h2>Notes</h2><ul class=\"notes\">");
+            for n in notes {
+                let _ = write!(h, "<li>{n}</li>");
+            }
+            h.push_str("</ul></section>\n");
+        }
+        let _ = writeln!(
+            h,
+            "<footer>emrguard {}</footer>",
+            escape(report.tool.version)
+        );
+        let _ = writeln!(h, "<script>{JS}</script>\n</body>\n</html>");
+        out.write_all(h.as_bytes())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rich_text_escapes_and_codes() {
+        assert_eq!(rich("a `<b>` <i>"), "a <code>&lt;b&gt;</code> &lt;i&gt;");
+    }
+}
