@@ -110,6 +110,14 @@ impl<'a> Ctx<'a> {
     }
 }
 
+/// `0007-Dockerfile`, `team-a_Dockerfile.ml`: a `Dockerfile` word after a prefix (snapshot tools
+/// and people number or prefix files), unless the name ends like a data or document file.
+fn is_prefixed_dockerfile_name(base: &str) -> bool {
+    const DATA: [&str; 6] = [".json", ".yaml", ".yml", ".md", ".txt", ".toml"];
+    base.split(['-', '_', '.']).any(|w| w == "Dockerfile")
+        && !DATA.iter().any(|e| base.to_ascii_lowercase().ends_with(e))
+}
+
 /// Entry point for one file's text.
 pub(crate) fn load_text(name: Arc<str>, path: &Path, text: &str, limits: &Limits) -> FileOutcome {
     let file = name.to_string();
@@ -124,6 +132,7 @@ pub(crate) fn load_text(name: Arc<str>, path: &Path, text: &str, limits: &Limits
     if base.starts_with("Dockerfile")
         || base.ends_with(".dockerfile")
         || base.ends_with(".Dockerfile")
+        || is_prefixed_dockerfile_name(base)
     {
         let d = Dockerfile::parse(body);
         let n = d.instructions.len();
@@ -700,7 +709,13 @@ fn k8s_object(ctx: &mut Ctx<'_>, text: &str, pointer: &str, list_api: &str, list
             single::<k8s::Namespace>(ctx, text, p, |s, v| s.k8s.namespaces.push(v))
         }
         "Pod" if core => single::<k8s::Pod>(ctx, text, p, |s, mut v| {
-            v.value.status = None; // never read
+            // Only the pod's addresses are read (to tie CloudTrail source IPs to pods).
+            v.value.status = v.value.status.take().map(|st| k8s::PodStatus {
+                pod_ip: st.pod_ip,
+                pod_ips: st.pod_ips,
+                host_ip: st.host_ip,
+                ..Default::default()
+            });
             if let Some(spec) = v.value.spec.as_mut() {
                 slim_pod_spec(spec);
             }
@@ -770,6 +785,18 @@ pub(crate) fn yaml_location(doc_line: usize, e: &serde_yaml_ng::Error) -> String
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn prefixed_dockerfile_names_are_dockerfiles() {
+        assert!(is_prefixed_dockerfile_name("0007-Dockerfile"));
+        assert!(is_prefixed_dockerfile_name("0006-Dockerfile.team-a-ml"));
+        assert!(is_prefixed_dockerfile_name("team-b_Dockerfile"));
+        assert!(!is_prefixed_dockerfile_name("Dockerfile-notes.md"));
+        assert!(!is_prefixed_dockerfile_name("mydockerfile"));
+        assert!(!is_prefixed_dockerfile_name(
+            "aws-ec2-describe-instances.json"
+        ));
+    }
 
     #[test]
     fn type_meta_peek() {

@@ -436,7 +436,15 @@ impl<'s> EstateIndex<'s> {
         &self,
         ng: &eks::Nodegroup,
     ) -> Option<&'s Located<ec2::LaunchTemplateVersion>> {
-        let spec = ng.launch_template.as_ref()?;
+        self.launch_template(ng.launch_template.as_ref()?)
+    }
+
+    /// The launch template version a specification names (id or name; `$Default`, `$Latest` or a
+    /// number; absent means `$Default`).
+    pub fn launch_template(
+        &self,
+        spec: &eks::LaunchTemplateSpec,
+    ) -> Option<&'s Located<ec2::LaunchTemplateVersion>> {
         let candidates = spec
             .id
             .as_deref()
@@ -459,6 +467,64 @@ impl<'s> EstateIndex<'s> {
                 versions.into_iter().find(|v| v.version_number == n)
             }
         }
+    }
+
+    /// The EC2 instances of a managed node group: tagged `eks:nodegroup-name` (and, when tagged,
+    /// `eks:cluster-name`) or in one of its Auto Scaling groups. Terminated instances excluded.
+    pub fn instances_of_nodegroup(&self, ng: &eks::Nodegroup) -> Vec<&'s Located<ec2::Instance>> {
+        let asgs: Vec<&str> = ng
+            .resources
+            .iter()
+            .flat_map(|r| r.auto_scaling_groups.iter())
+            .filter_map(|a| a.name.as_deref())
+            .collect();
+        self.snap
+            .instances
+            .iter()
+            .filter(|i| i.is_live())
+            .filter(|i| {
+                let by_tag = ec2::tag(&i.tags, "eks:nodegroup-name")
+                    == Some(ng.nodegroup_name.as_str())
+                    && ec2::tag(&i.tags, "eks:cluster-name")
+                        .is_none_or(|c| ng.cluster_name.is_empty() || c == ng.cluster_name);
+                let by_asg = ec2::tag(&i.tags, "aws:autoscaling:groupName")
+                    .is_some_and(|g| asgs.contains(&g));
+                by_tag || by_asg
+            })
+            .collect()
+    }
+
+    /// `iptables-save` dumps taken on an instance. A dump is tied to its node by its file name,
+    /// which must contain the instance id, the private IP (`10.0.1.23` or `ip-10-0-1-23`) or the
+    /// private DNS host name (`ip-10-0-1-23.us-west-2.compute.internal`).
+    pub fn iptables_of_instance(
+        &self,
+        inst: &ec2::Instance,
+    ) -> Vec<&'s Located<crate::node::IptablesSave>> {
+        let mut keys: Vec<String> = Vec::new();
+        if !inst.instance_id.is_empty() {
+            keys.push(inst.instance_id.clone());
+        }
+        if let Some(ip) = inst.private_ip_address.as_deref().filter(|s| !s.is_empty()) {
+            keys.push(ip.to_owned());
+            keys.push(format!("ip-{}", ip.replace('.', "-")));
+        }
+        if let Some(host) = inst
+            .private_dns_name
+            .as_deref()
+            .and_then(|d| d.split('.').next())
+            .filter(|h| !h.is_empty())
+        {
+            keys.push(host.to_owned());
+        }
+        self.snap
+            .iptables
+            .iter()
+            .filter(|d| {
+                let file = d.loc.file.rsplit(['/', '\\']).next().unwrap_or(&d.loc.file);
+                keys.iter().any(|k| contains_token(file, k))
+            })
+            .collect()
     }
 
     // ---- Network ----
@@ -567,6 +633,21 @@ impl<'s> EstateIndex<'s> {
 
     // ---- Kubernetes ----
 
+    /// Pods whose `status.podIP` (or one of `status.podIPs`) is `ip`.
+    pub fn pods_with_ip(&self, ip: &str) -> Vec<&'s Located<k8s::Pod>> {
+        self.snap
+            .k8s
+            .pods
+            .iter()
+            .filter(|p| {
+                p.status.as_ref().is_some_and(|s| {
+                    s.pod_ip.as_deref() == Some(ip)
+                        || s.pod_ips.iter().flatten().any(|x| x.ip == ip)
+                })
+            })
+            .collect()
+    }
+
     /// Namespaces that appear anywhere in the snapshot (declared, or used by objects).
     pub fn known_namespaces(&self) -> BTreeSet<&'s str> {
         let mut out: BTreeSet<&str> = self.emr_namespaces.keys().copied().collect();
@@ -589,6 +670,23 @@ fn images_in(props: Vec<(String, String)>) -> Vec<(&'static str, String)> {
         }
     }
     out
+}
+
+/// Whether `key` occurs in `text` not glued to more characters of the same kind on either side
+/// (`10.0.1.2` is not found in `10.0.1.23`, `i-0abc` not in `i-0abcd`).
+fn contains_token(text: &str, key: &str) -> bool {
+    let same_kind = |c: char| c.is_ascii_alphanumeric();
+    let mut start = 0;
+    while let Some(pos) = text.get(start..).and_then(|t| t.find(key)) {
+        let at = start + pos;
+        let before = text.get(..at).and_then(|b| b.chars().next_back());
+        let after = text.get(at + key.len()..).and_then(|a| a.chars().next());
+        if !before.is_some_and(same_kind) && !after.is_some_and(same_kind) {
+            return true;
+        }
+        start = at + key.len().max(1);
+    }
+    false
 }
 
 /// The host of an `https://host:port/path` URL.
@@ -670,6 +768,77 @@ mod tests {
         assert_eq!((rt.route_table_id.as_str(), explicit), ("rtb-main", false));
         let (rt, explicit) = idx.route_table_for_subnet("subnet-2").unwrap();
         assert_eq!((rt.route_table_id.as_str(), explicit), ("rtb-2", true));
+    }
+
+    #[test]
+    fn tokens_are_not_found_inside_longer_ones() {
+        assert!(contains_token("node-ip-10-0-1-23.iptables", "ip-10-0-1-23"));
+        assert!(!contains_token(
+            "node-ip-10-0-1-234.iptables",
+            "ip-10-0-1-23"
+        ));
+        assert!(contains_token("0001-10.0.1.23.iptables", "10.0.1.23"));
+        assert!(!contains_token("110.0.1.23.iptables", "10.0.1.23"));
+        assert!(contains_token(
+            "i-05b977d4e1942e2db.iptables",
+            "i-05b977d4e1942e2db"
+        ));
+    }
+
+    #[test]
+    fn nodes_join_their_node_group_and_iptables_dumps() {
+        let mut s = Snapshot::default();
+        let tag = |k: &str, v: &str| ec2::Tag {
+            key: k.into(),
+            value: v.into(),
+        };
+        s.instances.push(Located::new(
+            ec2::Instance {
+                instance_id: "i-1".into(),
+                private_ip_address: Some("10.0.1.23".into()),
+                tags: vec![
+                    tag("eks:nodegroup-name", "ng-a"),
+                    tag("eks:cluster-name", "c"),
+                ],
+                ..Default::default()
+            },
+            loc(),
+        ));
+        s.instances.push(Located::new(
+            ec2::Instance {
+                instance_id: "i-2".into(),
+                tags: vec![tag("aws:autoscaling:groupName", "asg-b")],
+                state: Some(ec2::InstanceState {
+                    name: Some("terminated".into()),
+                }),
+                ..Default::default()
+            },
+            loc(),
+        ));
+        s.iptables.push(Located::new(
+            crate::node::IptablesSave::default(),
+            SourceLoc::new("snap/node-ip-10-0-1-23.iptables", "", Some(1)),
+        ));
+        let idx = EstateIndex::build(&s);
+        let ng = eks::Nodegroup {
+            nodegroup_name: "ng-a".into(),
+            cluster_name: "c".into(),
+            ..Default::default()
+        };
+        let found = idx.instances_of_nodegroup(&ng);
+        assert_eq!(found.len(), 1);
+        assert_eq!(idx.iptables_of_instance(found[0]).len(), 1);
+        let ng_b = eks::Nodegroup {
+            nodegroup_name: "ng-b".into(),
+            resources: Some(eks::NodegroupResources {
+                auto_scaling_groups: vec![eks::AutoScalingGroup {
+                    name: Some("asg-b".into()),
+                }],
+                remote_access_security_group: None,
+            }),
+            ..Default::default()
+        };
+        assert!(idx.instances_of_nodegroup(&ng_b).is_empty(), "terminated");
     }
 
     #[test]

@@ -7,7 +7,8 @@ pub use k8s_openapi::api::admissionregistration::v1::{
 pub use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
 pub use k8s_openapi::api::batch::v1::{CronJob, Job};
 pub use k8s_openapi::api::core::v1::{
-    ConfigMap, Namespace, Pod, PodSpec, PodTemplateSpec, ReplicationController, ServiceAccount,
+    ConfigMap, Namespace, Pod, PodSpec, PodStatus, PodTemplateSpec, ReplicationController,
+    ServiceAccount,
 };
 pub use k8s_openapi::api::networking::v1::NetworkPolicy;
 pub use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding};

@@ -9,8 +9,19 @@ use emrguard_config::Config;
 use emrguard_model::{EstateIndex, Finding, Practice, Severity};
 use rayon::prelude::*;
 
+pub mod analysis;
+pub mod base36;
+pub mod exec_roles;
+pub mod iam_evidence;
+pub mod infra;
+pub mod rbac_support;
 mod rules;
+mod select;
+pub mod submitters;
+pub mod trust;
 pub mod util;
+
+pub use select::{select, Selector, ID_PREFIXES};
 
 /// What a rule is: its id (never reused), practice, default severity, title and documentation.
 #[derive(Debug)]
@@ -47,10 +58,44 @@ impl RuleMeta {
     }
 }
 
-/// Everything a rule may read.
+/// Everything a rule may read. Engine results ([`Context::iam`]) are computed on first use and
+/// shared by every rule of the run.
 pub struct Context<'a, 's> {
     pub index: &'a EstateIndex<'s>,
     pub config: &'a Config,
+    iam: std::sync::OnceLock<analysis::IamView>,
+    rbac: std::sync::OnceLock<analysis::RbacView>,
+    exec_roles: std::sync::OnceLock<exec_roles::ExecutionRoles<'s>>,
+}
+
+impl<'a, 's> Context<'a, 's> {
+    pub fn new(index: &'a EstateIndex<'s>, config: &'a Config) -> Self {
+        Context {
+            index,
+            config,
+            iam: std::sync::OnceLock::new(),
+            rbac: std::sync::OnceLock::new(),
+            exec_roles: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// Every IAM role and user through the IAM engine (policies, risk classes, tier).
+    pub fn iam(&self) -> &analysis::IamView {
+        self.iam
+            .get_or_init(|| analysis::IamView::build(self.index))
+    }
+
+    /// Kubernetes RBAC (with EKS access policies) and the IAM principals behind identities.
+    pub fn rbac(&self) -> &analysis::RbacView {
+        self.rbac
+            .get_or_init(|| analysis::RbacView::build(self.index, self.config))
+    }
+
+    /// EMR job execution roles and where each was found ([`exec_roles`]).
+    pub fn execution_roles(&self) -> &exec_roles::ExecutionRoles<'s> {
+        self.exec_roles
+            .get_or_init(|| exec_roles::ExecutionRoles::build(self.index, self.iam()))
+    }
 }
 
 pub trait Rule: Send + Sync {

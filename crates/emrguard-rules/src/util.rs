@@ -1,6 +1,6 @@
 //! Small helpers shared by rules.
 
-use emrguard_model::k8s::ObjectMeta;
+use emrguard_model::k8s::{annotation, ObjectMeta, PodSpec, KUBE2IAM_ANNOTATION};
 use emrguard_model::k8s::{K8sObjects, Workload};
 use emrguard_model::{PathStep, Ref};
 use std::collections::HashSet;
@@ -17,6 +17,24 @@ pub fn k8s_ref(kind: &str, m: &ObjectMeta) -> Ref {
 /// A path step for a Kubernetes object.
 pub fn k8s_step(kind: &str, m: &ObjectMeta) -> PathStep {
     PathStep::new(kind, m.name.clone().unwrap_or_default()).namespace(m.namespace.as_deref())
+}
+
+/// The role a pod asks kube2iam/kiam for: the `iam.amazonaws.com/role` annotation of the pod
+/// (or of a workload's pod template), else of the object itself. POD002 and the admission
+/// webhook (`emrguard serve`) decide with this one predicate.
+pub fn kube2iam_role<'a>(
+    metadata: &'a ObjectMeta,
+    pod_metadata: Option<&'a ObjectMeta>,
+) -> Option<&'a str> {
+    pod_metadata
+        .and_then(|m| annotation(m, KUBE2IAM_ANNOTATION))
+        .or_else(|| annotation(metadata, KUBE2IAM_ANNOTATION))
+}
+
+/// The pod spec runs in the node's network namespace (`hostNetwork: true`). POD003 and the
+/// admission webhook decide with this one predicate.
+pub fn uses_host_network(spec: Option<&PodSpec>) -> bool {
+    spec.and_then(|s| s.host_network).unwrap_or(false)
 }
 
 /// `a, b and c`.

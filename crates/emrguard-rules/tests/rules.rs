@@ -28,11 +28,14 @@ fn run_rule(rule: &'static dyn Rule, dir: &PathBuf) -> Vec<Finding> {
         loaded.errors
     );
     let index = EstateIndex::build(&loaded.snapshot);
-    let config = Config::default();
-    let cx = Context {
-        index: &index,
-        config: &config,
+    // A rule that needs settings reads them from `tests/fixtures/<ID>/emrguard.toml` (beside
+    // `trigger/` and `clean/`, so never part of the snapshot).
+    let settings = dir.parent().map(|p| p.join("emrguard.toml"));
+    let config = match settings.filter(|p| p.is_file()) {
+        Some(p) => Config::load(&p).unwrap(),
+        None => Config::default(),
     };
+    let cx = Context::new(&index, &config);
     run(&[rule], &cx)
 }
 

@@ -262,6 +262,8 @@ pub struct LaunchTemplateData {
     #[serde(default)]
     pub security_group_ids: Vec<String>,
     #[serde(default)]
+    pub key_name: Option<String>,
+    #[serde(default)]
     pub metadata_options: Option<MetadataOptions>,
 }
 
@@ -330,13 +332,28 @@ pub struct Instance {
     #[serde(default)]
     pub private_dns_name: Option<String>,
     #[serde(default)]
+    pub private_ip_address: Option<String>,
+    #[serde(default)]
     pub public_ip_address: Option<String>,
+    #[serde(default)]
+    pub key_name: Option<String>,
     #[serde(default)]
     pub state: Option<InstanceState>,
     #[serde(default)]
     pub security_groups: Vec<GroupIdentifier>,
     #[serde(default)]
     pub tags: Vec<Tag>,
+}
+
+impl Instance {
+    /// Not terminated or shutting down (pending, running, stopping and stopped instances keep
+    /// their settings).
+    pub fn is_live(&self) -> bool {
+        !matches!(
+            self.state.as_ref().and_then(|s| s.name.as_deref()),
+            Some("terminated") | Some("shutting-down")
+        )
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

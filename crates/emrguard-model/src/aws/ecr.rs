@@ -45,6 +45,18 @@ pub struct ImageDetail {
     pub image_pushed_at: Option<serde_json::Value>,
     #[serde(default)]
     pub image_size_in_bytes: Option<u64>,
+    /// `describe-images` prints it once a scan ran (`COMPLETE`, `FAILED`, ...).
+    #[serde(default)]
+    pub image_scan_status: Option<ImageScanStatus>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ImageScanStatus {
+    #[serde(default)]
+    pub status: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

@@ -252,4 +252,7 @@ pub struct Addon {
     pub service_account_role_arn: Option<String>,
     #[serde(default)]
     pub pod_identity_associations: Vec<String>,
+    /// The add-on's configuration as a JSON (or YAML) string (`describe-addon`).
+    #[serde(default)]
+    pub configuration_values: Option<String>,
 }

@@ -47,11 +47,9 @@ impl Rule for Kube2iamAnnotation {
     fn check(&self, cx: &Context<'_, '_>) -> Vec<Finding> {
         let mut out = Vec::new();
         for w in crate::util::root_workloads(&cx.index.snap.k8s) {
-            let ann = w
-                .pod_metadata
-                .and_then(|m| annotation(m, KUBE2IAM_ANNOTATION))
-                .or_else(|| annotation(w.metadata, KUBE2IAM_ANNOTATION));
-            let Some(role) = ann else { continue };
+            let Some(role) = crate::util::kube2iam_role(w.metadata, w.pod_metadata) else {
+                continue;
+            };
             let ns = w.metadata.namespace.as_deref();
             let emr = ns.is_some_and(|n| cx.index.is_emr_namespace(n));
             let sev = if emr {

@@ -44,9 +44,7 @@ impl Rule for HostNetworkInEmrNamespace {
             let Some(ns) = w.metadata.namespace.as_deref() else {
                 continue;
             };
-            if !cx.index.is_emr_namespace(ns)
-                || !w.spec.and_then(|s| s.host_network).unwrap_or(false)
-            {
+            if !cx.index.is_emr_namespace(ns) || !crate::util::uses_host_network(w.spec) {
                 continue;
             }
             let name = w.metadata.name.as_deref().unwrap_or("");

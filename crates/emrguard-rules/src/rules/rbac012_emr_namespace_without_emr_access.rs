@@ -1,0 +1,146 @@
+use crate::{declare_rule, Context, Rule, RuleMeta};
+use emrguard_model::{Finding, PathStep, Ref};
+use emrguard_rbac::identity::{is_emr_service_linked_role, EMR_USER};
+use emrguard_rbac::AccessScope;
+
+declare_rule! {
+    /// ## What it checks
+    /// Namespaces with a live virtual cluster where EMR has no working access: neither the
+    /// classic setup (a RoleBinding in the namespace that binds Role `emr-containers` of the
+    /// namespace, or ClusterRole `emr-containers`, to the user `emr-containers`, with that user
+    /// mapped from `AWSServiceRoleForAmazonEMRContainers` in `aws-auth` or an access entry) nor the
+    /// access-entry setup (the service-linked role's access entry with `AmazonEMRJobPolicy`
+    /// associated to the namespace, or cluster-wide). Only checked when the snapshot holds
+    /// Kubernetes RBAC objects or access entries, so an AWS-only snapshot raises nothing.
+    ///
+    /// ## Why it matters
+    /// Jobs in the virtual cluster fail, and the usual "fix" under time pressure is to bind
+    /// something broad (`cluster-admin`, `edit`) to EMR or to the submitters. A missing or renamed
+    /// `emr-containers` Role is also how drift from EMR's published permissions starts.
+    ///
+    /// ## Example
+    /// ```text
+    /// virtual cluster analytics-team-c → namespace spark-team-c
+    /// no RoleBinding spark-team-c/* → Role emr-containers ← User emr-containers
+    /// no access entry AWSServiceRoleForAmazonEMRContainers + AmazonEMRJobPolicy for spark-team-c
+    /// ```
+    ///
+    /// ## Remediation
+    /// `eksctl create iamidentitymapping --cluster CLUSTER --namespace NS --service-name
+    /// emr-containers`, or (new virtual clusters, EKS 1.23+ with `API_AND_CONFIG_MAP`) let EMR
+    /// create the access entry and associate `AmazonEMRJobPolicy` scoped to the namespace.
+    ///
+    /// ## References
+    /// - EMR on EKS developer guide, "Enable cluster access for Amazon EMR on EKS" (manual steps and access entries)
+    /// - eksctl `pkg/authconfigmap/service_access.go`
+    pub struct EmrNamespaceWithoutEmrAccess;
+    id = "RBAC012", name = "emr-namespace-without-emr-access", practice = Rbac, severity = Low,
+    title = "EMR namespace without working EMR access",
+}
+
+impl Rule for EmrNamespaceWithoutEmrAccess {
+    fn meta(&self) -> &'static RuleMeta {
+        &Self::META
+    }
+
+    fn check(&self, cx: &Context<'_, '_>) -> Vec<Finding> {
+        let snap = cx.index.snap;
+        let k = &snap.k8s;
+        let has_rbac = !k.roles.is_empty()
+            || !k.role_bindings.is_empty()
+            || !k.cluster_role_bindings.is_empty();
+        if !has_rbac && snap.access_entries.is_empty() {
+            return Vec::new();
+        }
+        let view = cx.rbac();
+        // Any principal mapped to the user works for the classic path (normally the EMR
+        // service-linked role, written with or without its path).
+        let user_mapped = view
+            .identities
+            .mappings()
+            .iter()
+            .any(|m| m.username == EMR_USER);
+        // Namespaces where Role emr-containers exists, and where a RoleBinding binds it (or the
+        // ClusterRole) to the user: one pass over the objects, not one per namespace.
+        let cluster_role = k
+            .cluster_roles
+            .iter()
+            .any(|r| r.metadata.name.as_deref() == Some("emr-containers"));
+        let roles: std::collections::HashSet<&str> = k
+            .roles
+            .iter()
+            .filter(|r| r.metadata.name.as_deref() == Some("emr-containers"))
+            .filter_map(|r| r.metadata.namespace.as_deref())
+            .collect();
+        let binds_user = |subjects: &Option<Vec<k8s_openapi::api::rbac::v1::Subject>>| {
+            subjects
+                .iter()
+                .flatten()
+                .any(|s| s.kind == "User" && s.name == EMR_USER)
+        };
+        let bound: std::collections::HashSet<&str> = k
+            .role_bindings
+            .iter()
+            .filter(|b| b.role_ref.name == "emr-containers" && binds_user(&b.subjects))
+            .filter_map(|b| {
+                let ns = b.metadata.namespace.as_deref()?;
+                let ok = match b.role_ref.kind.as_str() {
+                    "Role" => roles.contains(ns),
+                    "ClusterRole" => cluster_role,
+                    _ => false,
+                };
+                ok.then_some(ns)
+            })
+            .collect();
+        let cluster_bound = cluster_role
+            && k.cluster_role_bindings.iter().any(|b| {
+                b.role_ref.kind == "ClusterRole"
+                    && b.role_ref.name == "emr-containers"
+                    && binds_user(&b.subjects)
+            });
+        let mut out = Vec::new();
+        for ns in cx.index.emr_namespaces() {
+            let classic = user_mapped && (cluster_bound || bound.contains(ns));
+            let access_entry = view.identities.access_policy_bindings().iter().any(|p| {
+                is_emr_service_linked_role(&p.principal_arn)
+                    && p.policy_name == "AmazonEMRJobPolicy"
+                    && match &p.scope {
+                        AccessScope::Cluster => true,
+                        AccessScope::Namespaces(v) => v.iter().any(|n| n == ns),
+                    }
+            });
+            if classic || access_entry {
+                continue;
+            }
+            let vcs = cx.index.virtual_clusters_on(ns);
+            let names: Vec<String> = vcs
+                .iter()
+                .map(|v| format!("{} ({})", v.name, v.id))
+                .collect();
+            let mut b = self
+                .finding(Ref::k8s("Namespace", None, ns))
+                .namespace(Some(ns))
+                .virtual_cluster(vcs.first().map(|v| v.id.as_str()))
+                .message(format!(
+                    "Namespace `{ns}` hosts virtual cluster{} {} but EMR has no working access to it: no RoleBinding of Role `emr-containers` to user `emr-containers`{}, and no `AmazonEMRJobPolicy` access entry of AWSServiceRoleForAmazonEMRContainers scoped to it.",
+                    if names.len() == 1 { "" } else { "s" },
+                    crate::util::join_words(&names),
+                    if user_mapped { "" } else { " (and no aws-auth/access-entry mapping to that user)" }
+                ))
+                .remediation(format!(
+                    "Run `eksctl create iamidentitymapping --cluster CLUSTER --namespace {ns} --service-name emr-containers`, or associate `AmazonEMRJobPolicy` to the EMR service-linked role's access entry with namespace scope `{ns}`."
+                ));
+            for v in &vcs {
+                b = b
+                    .step(
+                        PathStep::new("VirtualCluster", v.name.clone())
+                            .arn(Some(&v.arn))
+                            .detail(format!("namespace {ns}")),
+                    )
+                    .location(&v.loc);
+            }
+            out.push(b.build());
+        }
+        out
+    }
+}
