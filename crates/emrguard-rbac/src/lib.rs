@@ -69,7 +69,7 @@ pub mod exempt;
 mod graph;
 pub mod identity;
 mod rule;
-mod selector;
+pub mod selector;
 
 pub use exempt::{is_exempt, Exemptions, Reason};
 pub use graph::{

@@ -21,10 +21,10 @@ enum Req {
 
 /// A compiled selector. No requirements = selects everything.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub(crate) struct Selector(Vec<Req>);
+pub struct Selector(Vec<Req>);
 
 impl Selector {
-    pub(crate) fn compile(sel: &LabelSelector) -> Result<Selector, String> {
+    pub fn compile(sel: &LabelSelector) -> Result<Selector, String> {
         let mut reqs = Vec::new();
         for (k, v) in sel.match_labels.iter().flatten() {
             reqs.push(Req::Eq(k.clone(), v.clone()));
@@ -61,7 +61,7 @@ impl Selector {
         Ok(Selector(reqs))
     }
 
-    pub(crate) fn matches(&self, labels: Option<&BTreeMap<String, String>>) -> bool {
+    pub fn matches(&self, labels: Option<&BTreeMap<String, String>>) -> bool {
         let get = |k: &str| labels.and_then(|l| l.get(k));
         self.0.iter().all(|r| match r {
             Req::Eq(k, v) => get(k) == Some(v),

@@ -1,0 +1,166 @@
+//! `emrguard serve`: the validating admission webhook (see `emrguard_admission::server`).
+
+use emrguard_admission::server::{start, ServeOptions};
+use emrguard_admission::{AdmissionConfig, ClusterState, Engine};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+#[derive(clap::Args)]
+pub struct ServeArgs {
+    /// PEM certificate chain served to the API server (re-read when the file changes).
+    #[arg(long, value_name = "FILE")]
+    tls_cert: PathBuf,
+    /// PEM private key of the certificate.
+    #[arg(long, value_name = "FILE")]
+    tls_key: PathBuf,
+    /// Configuration file (default: ./emrguard.toml when present): `[administrators]` and
+    /// `[admission]`.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Snapshot folder with the cluster state RBAC writes are judged against (namespaces,
+    /// roles, bindings, virtual clusters).
+    #[arg(long, value_name = "DIR")]
+    snapshot: Option<PathBuf>,
+    /// Address to listen on.
+    #[arg(long, default_value = "0.0.0.0:8443")]
+    listen: SocketAddr,
+    /// Seconds between checks of the certificate files for changes.
+    #[arg(long, default_value_t = 10)]
+    reload_interval: u64,
+    /// Decision log format on standard output.
+    #[arg(long, value_enum, default_value_t = LogFormat::Json)]
+    log_format: LogFormat,
+    /// Worker threads (default: one per CPU).
+    #[arg(long)]
+    threads: Option<usize>,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum LogFormat {
+    Json,
+    Text,
+}
+
+/// `[admission]` and `[administrators]` from `--config`, `./emrguard.toml`, or defaults.
+pub fn admission_config(explicit: Option<&Path>) -> Result<AdmissionConfig, String> {
+    match explicit {
+        Some(p) => AdmissionConfig::load(p),
+        None => {
+            let p = Path::new("emrguard.toml");
+            if p.is_file() {
+                AdmissionConfig::load(p)
+            } else {
+                AdmissionConfig::new(Default::default(), &Default::default())
+            }
+        }
+    }
+}
+
+/// The cluster state from `--snapshot` (or the configuration alone).
+pub fn cluster_state(
+    snapshot: Option<&Path>,
+    cfg: &AdmissionConfig,
+) -> Result<ClusterState, String> {
+    let Some(dir) = snapshot else {
+        return Ok(ClusterState::from_config(cfg));
+    };
+    let loaded = emrguard_load::load_paths(&[dir.to_path_buf()]);
+    for e in &loaded.errors {
+        eprintln!("warning: {e}");
+    }
+    if !loaded.anything_read() {
+        return Err(format!("nothing could be read from {}", dir.display()));
+    }
+    Ok(ClusterState::from_snapshot(&loaded.snapshot, cfg))
+}
+
+fn init_logging(format: LogFormat) -> tracing_appender::non_blocking::WorkerGuard {
+    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .lossy(false)
+        .buffered_lines_limit(65_536)
+        .finish(std::io::stdout());
+    let filter = tracing_subscriber::EnvFilter::try_from_env("EMRGUARD_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,rustls=error"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(writer)
+        .with_target(true);
+    let _ = match format {
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .try_init(),
+        LogFormat::Text => builder.try_init(),
+    };
+    guard
+}
+
+pub fn run(args: ServeArgs) -> ExitCode {
+    let cfg = match admission_config(args.config.as_deref()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let state = match cluster_state(args.snapshot.as_deref(), &cfg) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let _guard = init_logging(args.log_format);
+    let mut rt = tokio::runtime::Builder::new_multi_thread();
+    rt.enable_all();
+    if let Some(n) = args.threads {
+        rt.worker_threads(n.max(1));
+    }
+    let rt = match rt.build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let namespaces: Vec<String> = state.emr_namespaces.iter().cloned().collect();
+    let engine = Engine::new(cfg, state);
+    let mut opts = ServeOptions::new(args.listen, args.tls_cert, args.tls_key);
+    opts.reload_interval = Duration::from_secs(args.reload_interval.max(1));
+    rt.block_on(async move {
+        let server = match start(opts, engine).await {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(2);
+            }
+        };
+        tracing::info!(target: "emrguard::serve", addr = %server.addr, emr_namespaces = %namespaces.join(","), "serving AdmissionReviews on /validate and /validate/emr-namespace");
+        let stop = server.stopper();
+        tokio::spawn(async move {
+            wait_for_signal().await;
+            tracing::info!(target: "emrguard::serve", "shutting down");
+            let _ = stop.send(true);
+        });
+        server.wait().await;
+        ExitCode::SUCCESS
+    })
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = tokio::signal::ctrl_c() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}
