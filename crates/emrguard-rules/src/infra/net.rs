@@ -111,6 +111,29 @@ pub fn sg_ref(id: &str) -> Ref {
     Ref::new("SecurityGroup", id)
 }
 
+/// The evidence tail shared by the security-group rules: each endpoint that uses group `id`,
+/// then the group's ingress rule `p` with the `sources` it admits.
+pub fn sg_ingress_evidence(
+    mut b: emrguard_model::FindingBuilder,
+    users: &[&EndpointNet<'_>],
+    id: &str,
+    g: &Located<SecurityGroup>,
+    p: &IpPermission,
+    sources: &[String],
+) -> emrguard_model::FindingBuilder {
+    for e in users {
+        b = b
+            .step(e.step().detail(format!("securityGroup = {id}")))
+            .location(&e.ep.loc);
+    }
+    b.step(PathStep::from_ref(&sg_ref(id)).detail(format!(
+        "ingress {} from {}",
+        p.ports(),
+        sources.join(", ")
+    )))
+    .location(&g.loc)
+}
+
 /// `sg-1 (name)`.
 pub fn sg_label(id: &str, g: Option<&SecurityGroup>) -> String {
     match g.map(|g| g.group_name.as_str()).filter(|n| !n.is_empty()) {

@@ -1,9 +1,10 @@
+use crate::infra::net::sg_ingress_evidence;
 use crate::infra::net::{
     endpoints, other_sources, ports_note, sg_label, sg_ref, world_sources, EndpointNet,
 };
 use crate::{declare_rule, Context, Rule, RuleMeta};
 use emrguard_model::aws::ec2::SecurityGroup;
-use emrguard_model::{Finding, Located, PathStep};
+use emrguard_model::{Finding, Located};
 use std::collections::BTreeMap;
 
 declare_rule! {
@@ -110,18 +111,7 @@ impl Rule for EndpointSgOpenToWorld {
                         "Revoke the world-wide source (`aws ec2 revoke-security-group-ingress --group-id {id} --ip-permissions '{}'`) and admit only the EMR Studio networks on tcp/443 (`aws ec2 authorize-security-group-ingress --group-id {id} --protocol tcp --port 443 --cidr YOUR_CIDR`); record them in emrguard.toml `[endpoints] allowed_cidrs`.",
                         revoke_json(p, &world)
                     ));
-                for e in &users {
-                    b = b
-                        .step(e.step().detail(format!("securityGroup = {id}")))
-                        .location(&e.ep.loc);
-                }
-                b = b
-                    .step(PathStep::from_ref(&sg_ref(&id)).detail(format!(
-                        "ingress {} from {}",
-                        p.ports(),
-                        world.join(", ")
-                    )))
-                    .location(&g.loc);
+                b = sg_ingress_evidence(b, &users, &id, g, p, &world);
                 out.push(b.build());
             }
         }

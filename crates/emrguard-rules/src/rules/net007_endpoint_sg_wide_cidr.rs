@@ -1,10 +1,11 @@
 use super::net006_endpoint_sg_open_to_world::endpoint_groups;
+use crate::infra::net::sg_ingress_evidence;
 use crate::infra::net::{
     cidr_prefix, endpoints, ipv4_contains, other_sources, ports_note, sg_label, sg_ref,
 };
 use crate::{declare_rule, Context, Rule, RuleMeta};
 use emrguard_model::aws::ec2::IpPermission;
-use emrguard_model::{Finding, PathStep};
+use emrguard_model::Finding;
 
 declare_rule! {
     /// ## What it checks
@@ -112,18 +113,7 @@ impl Rule for EndpointSgWideCidr {
                     .remediation(format!(
                         "Narrow the source of security group {id} to the EMR Studio networks on tcp/443 (`aws ec2 revoke-security-group-ingress --group-id {id} ...`, `aws ec2 authorize-security-group-ingress --group-id {id} --protocol tcp --port 443 --cidr YOUR_CIDR`), or declare the range in emrguard.toml `[endpoints] allowed_cidrs` if it is intended."
                     ));
-                for e in &users {
-                    b = b
-                        .step(e.step().detail(format!("securityGroup = {id}")))
-                        .location(&e.ep.loc);
-                }
-                b = b
-                    .step(PathStep::from_ref(&sg_ref(&id)).detail(format!(
-                        "ingress {} from {}",
-                        p.ports(),
-                        wide.join(", ")
-                    )))
-                    .location(&g.loc);
+                b = sg_ingress_evidence(b, &users, &id, g, p, &wide);
                 out.push(b.build());
             }
         }

@@ -1,8 +1,9 @@
 use super::net006_endpoint_sg_open_to_world::endpoint_groups;
 use super::net007_endpoint_sg_wide_cidr::{cidrs, declared, is_world};
+use crate::infra::net::sg_ingress_evidence;
 use crate::infra::net::{endpoints, sg_label, sg_ref};
 use crate::{declare_rule, Context, Rule, RuleMeta};
-use emrguard_model::{Finding, PathStep};
+use emrguard_model::Finding;
 
 declare_rule! {
     /// ## What it checks
@@ -81,18 +82,7 @@ impl Rule for EndpointSgUndeclaredCidr {
                         },
                         odd.first().map(String::as_str).unwrap_or("")
                     ));
-                for e in &users {
-                    b = b
-                        .step(e.step().detail(format!("securityGroup = {id}")))
-                        .location(&e.ep.loc);
-                }
-                b = b
-                    .step(PathStep::from_ref(&sg_ref(&id)).detail(format!(
-                        "ingress {} from {}",
-                        p.ports(),
-                        odd.join(", ")
-                    )))
-                    .location(&g.loc);
+                b = sg_ingress_evidence(b, &users, &id, g, p, &odd);
                 out.push(b.build());
             }
         }
