@@ -242,6 +242,28 @@ impl StatementVerdict {
     }
 }
 
+/// The evidence tail shared by the trust rules: the finding is about statement `v` of the
+/// role's trust policy, reached as execution role `step`; adds the statement and its location.
+pub fn finish_statement_finding(
+    b: emrguard_model::FindingBuilder,
+    index: &emrguard_model::EstateIndex<'_>,
+    a: &TrustAnalysis,
+    v: &StatementVerdict,
+    step: PathStep,
+    role_loc: &emrguard_model::SourceLoc,
+) -> emrguard_model::Finding {
+    let mut b = b
+        .discriminator(format!("{}/{}", v.index, v.provider))
+        .step(step);
+    if let Some(s) = statement_step(&a.trust, v.index) {
+        b = b.step(s);
+    }
+    if let Some(l) = crate::iam_evidence::policy_location(index, &a.trust.origin) {
+        b = b.location(&l);
+    }
+    b.location(role_loc).build()
+}
+
 /// All verdicts for an execution role's trust.
 #[derive(Debug, Clone)]
 pub struct TrustAnalysis {

@@ -1,5 +1,4 @@
-use crate::iam_evidence::{policy_location, role_ref};
-use crate::trust::statement_step;
+use crate::iam_evidence::role_ref;
 use crate::util::join_words;
 use crate::{declare_rule, Context, Rule, RuleMeta};
 use emrguard_model::Finding;
@@ -73,7 +72,7 @@ impl Rule for TrustOtherNamespaces {
                     .iter()
                     .map(|n| format!("`{n}`"))
                     .collect();
-                let mut b = self
+                let b = self
                     .finding(role_ref(role))
                     .message(format!(
                         "The trust policy of execution role `{}` (statement {}) admits service accounts of {}{}: any pod there can assume the role.",
@@ -89,16 +88,15 @@ impl Rule for TrustOtherNamespaces {
                     .remediation(format!(
                         "Restrict the `:sub` condition to `system:serviceaccount:NAMESPACE:emr-containers-sa-*-*-ACCOUNT-BASE36` (run `aws emr-containers update-role-trust-policy --cluster-name CLUSTER --namespace NAMESPACE --role-name {}` and remove the wide statement).",
                         role.role_name
-                    ))
-                    .discriminator(format!("{}/{}", v.index, v.provider))
-                    .step(er.step(cx.index));
-                if let Some(s) = statement_step(&a.trust, v.index) {
-                    b = b.step(s);
-                }
-                if let Some(l) = policy_location(cx.index, &a.trust.origin) {
-                    b = b.location(&l);
-                }
-                out.push(b.location(&role.loc).build());
+                    ));
+                out.push(crate::trust::finish_statement_finding(
+                    b,
+                    cx.index,
+                    a,
+                    v,
+                    er.step(cx.index),
+                    &role.loc,
+                ));
             }
         }
         out

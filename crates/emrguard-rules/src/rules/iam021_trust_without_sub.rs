@@ -1,5 +1,4 @@
-use crate::iam_evidence::{policy_location, role_ref};
-use crate::trust::statement_step;
+use crate::iam_evidence::role_ref;
 use crate::{declare_rule, Context, Rule, RuleMeta};
 use emrguard_model::Finding;
 
@@ -51,7 +50,7 @@ impl Rule for TrustWithoutSub {
                 .iter()
                 .filter(|v| !v.has_sub && v.evidence.is_some())
             {
-                let mut b = self
+                let b = self
                     .finding(role_ref(role))
                     .message(format!(
                         "The trust policy of execution role `{}` (statement {}) lets any service account of the cluster behind `{}` assume it: the web-identity statement has no `:sub` condition{}.",
@@ -63,16 +62,15 @@ impl Rule for TrustWithoutSub {
                     .remediation(format!(
                         "Run `aws emr-containers update-role-trust-policy --cluster-name CLUSTER --namespace NAMESPACE --role-name {}` and delete statement {} of the trust policy.",
                         role.role_name, v.index
-                    ))
-                    .discriminator(format!("{}/{}", v.index, v.provider))
-                    .step(er.step(cx.index));
-                if let Some(s) = statement_step(&a.trust, v.index) {
-                    b = b.step(s);
-                }
-                if let Some(l) = policy_location(cx.index, &a.trust.origin) {
-                    b = b.location(&l);
-                }
-                out.push(b.location(&role.loc).build());
+                    ));
+                out.push(crate::trust::finish_statement_finding(
+                    b,
+                    cx.index,
+                    a,
+                    v,
+                    er.step(cx.index),
+                    &role.loc,
+                ));
             }
         }
         out

@@ -1,5 +1,4 @@
-use crate::iam_evidence::{policy_location, role_ref};
-use crate::trust::statement_step;
+use crate::iam_evidence::role_ref;
 use crate::util::join_words;
 use crate::{declare_rule, Context, Rule, RuleMeta};
 use emrguard_model::Finding;
@@ -76,7 +75,7 @@ impl Rule for TrustWiderThanEmr {
                 } else if v.other_roles.contains("other roles") {
                     what.push("the EMR service accounts of other execution roles".to_owned());
                 }
-                let mut b = self
+                let b = self
                     .finding(role_ref(role))
                     .message(format!(
                         "The trust policy of execution role `{}` (statement {}) admits {}: its `:sub` pattern is wider than EMR's for this role.",
@@ -88,16 +87,15 @@ impl Rule for TrustWiderThanEmr {
                         "Narrow the `:sub` condition to `system:serviceaccount:NAMESPACE:emr-containers-sa-*-*-ACCOUNT-{}` (what `aws emr-containers update-role-trust-policy --role-name {}` writes).",
                         crate::base36::encode(&role.role_name),
                         role.role_name
-                    ))
-                    .discriminator(format!("{}/{}", v.index, v.provider))
-                    .step(er.step(cx.index));
-                if let Some(s) = statement_step(&a.trust, v.index) {
-                    b = b.step(s);
-                }
-                if let Some(l) = policy_location(cx.index, &a.trust.origin) {
-                    b = b.location(&l);
-                }
-                out.push(b.location(&role.loc).build());
+                    ));
+                out.push(crate::trust::finish_statement_finding(
+                    b,
+                    cx.index,
+                    a,
+                    v,
+                    er.step(cx.index),
+                    &role.loc,
+                ));
             }
         }
         out

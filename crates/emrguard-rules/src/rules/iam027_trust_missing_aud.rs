@@ -1,5 +1,5 @@
-use crate::iam_evidence::{policy_location, role_ref};
-use crate::trust::{irsa_statements, statement_step, STS_AUDIENCE};
+use crate::iam_evidence::role_ref;
+use crate::trust::{irsa_statements, STS_AUDIENCE};
 use crate::{declare_rule, Context, Rule, RuleMeta};
 use emrguard_model::Finding;
 
@@ -64,7 +64,7 @@ impl Rule for TrustMissingAud {
                 if !stmts.iter().any(|s| s.st.index() == v.index) {
                     continue;
                 }
-                let mut b = self
+                let b = self
                     .finding(role_ref(role))
                     .message(format!(
                         "The IRSA statement {} of execution role `{}` pins `:sub` but has no `{}:aud` condition (hardening; AWS's EMR command does not write it either).",
@@ -73,16 +73,15 @@ impl Rule for TrustMissingAud {
                     .remediation(format!(
                         "Add `\"{}:aud\": \"{STS_AUDIENCE}\"` under `StringEquals` in statement {} of the trust policy of `{}`.",
                         v.issuer, v.index, role.role_name
-                    ))
-                    .discriminator(format!("{}/{}", v.index, v.provider))
-                    .step(er.step(cx.index));
-                if let Some(s) = statement_step(&a.trust, v.index) {
-                    b = b.step(s);
-                }
-                if let Some(l) = policy_location(cx.index, &a.trust.origin) {
-                    b = b.location(&l);
-                }
-                out.push(b.location(&role.loc).build());
+                    ));
+                out.push(crate::trust::finish_statement_finding(
+                    b,
+                    cx.index,
+                    a,
+                    v,
+                    er.step(cx.index),
+                    &role.loc,
+                ));
             }
         }
         out
