@@ -61,6 +61,19 @@ pub(crate) struct ReleaseUse {
     pub change: String,
 }
 
+impl ReleaseUse {
+    /// Add this use's evidence steps and locations and build the finding.
+    pub(crate) fn finish(self, mut b: emrguard_model::FindingBuilder) -> Finding {
+        for st in self.steps {
+            b = b.step(st);
+        }
+        for l in &self.locations {
+            b = b.location(l);
+        }
+        b.build()
+    }
+}
+
 pub(crate) fn release_uses(cx: &Context<'_, '_>) -> Vec<ReleaseUse> {
     let mut out = Vec::new();
     // Latest run of each job, grouped by (virtual cluster, release label).
@@ -183,7 +196,7 @@ impl Rule for ReleaseBehindNewest {
             } else {
                 Severity::Low
             };
-            let mut b = self
+            let b = self
                 .finding(u.resource.clone())
                 .severity(sev)
                 .namespace(u.namespace.as_deref())
@@ -201,13 +214,7 @@ impl Rule for ReleaseBehindNewest {
                     "Test and move to `{newest_label}`: {}; rebuild custom images `FROM <EMR registry>/spark/{newer}:latest`.",
                     u.change
                 ));
-            for st in u.steps {
-                b = b.step(st);
-            }
-            for l in &u.locations {
-                b = b.location(l);
-            }
-            out.push(b.build());
+            out.push(u.finish(b));
         }
         out
     }

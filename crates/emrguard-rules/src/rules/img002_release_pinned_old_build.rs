@@ -65,7 +65,7 @@ impl Rule for ReleasePinnedOldBuild {
                 (Some(_), None) => format!("{}-latest", u.parsed.release()),
                 (None, None) => "a -latest label".to_owned(),
             };
-            let mut b = self
+            let b = self
                 .finding(u.resource.clone())
                 .namespace(u.namespace.as_deref())
                 .virtual_cluster(u.virtual_cluster.as_deref())
@@ -81,13 +81,7 @@ impl Rule for ReleasePinnedOldBuild {
                     "Use `{target}` instead of the dated label: {}; rebuild custom images on the same base.",
                     u.change
                 ));
-            for st in u.steps {
-                b = b.step(st);
-            }
-            for l in &u.locations {
-                b = b.location(l);
-            }
-            out.push(b.build());
+            out.push(u.finish(b));
         }
         out
     }
