@@ -283,6 +283,28 @@ impl PolicyStore {
         compiled
     }
 
+    /// An inline policy of `owner` (a role, user or group ARN), through group `via` for a
+    /// user's group policies.
+    fn attach_inline(
+        &self,
+        p: &emrguard_model::aws::iam::InlinePolicy,
+        owner: &str,
+        via: Option<&Arc<str>>,
+        out: &mut PrincipalPolicies,
+    ) {
+        out.identity.push(AttachedPolicy {
+            origin: Arc::new(PolicyOrigin {
+                source: PolicySource::Inline,
+                name: p.policy_name.clone(),
+                arn: None,
+                version: None,
+                owner: Some(owner.to_owned()),
+            }),
+            via_group: via.cloned(),
+            policy: self.compile(p.policy_document.text(), PolicyKind::Identity),
+        });
+    }
+
     fn attach_managed(&self, arn: &str, via: Option<&Arc<str>>, out: &mut PrincipalPolicies) {
         match self.managed.get(arn) {
             Some((origin, policy)) => out.identity.push(AttachedPolicy {
@@ -337,17 +359,7 @@ impl PolicyStore {
                 .collect(),
         };
         for p in &role.role_policy_list {
-            out.identity.push(AttachedPolicy {
-                origin: Arc::new(PolicyOrigin {
-                    source: PolicySource::Inline,
-                    name: p.policy_name.clone(),
-                    arn: None,
-                    version: None,
-                    owner: Some(role.arn.clone()),
-                }),
-                via_group: None,
-                policy: self.compile(p.policy_document.text(), PolicyKind::Identity),
-            });
+            self.attach_inline(p, &role.arn, None, &mut out);
         }
         for a in &role.attached_managed_policies {
             self.attach_managed(&a.policy_arn, None, &mut out);
@@ -384,17 +396,7 @@ impl PolicyStore {
                 .collect(),
         };
         for p in &user.user_policy_list {
-            out.identity.push(AttachedPolicy {
-                origin: Arc::new(PolicyOrigin {
-                    source: PolicySource::Inline,
-                    name: p.policy_name.clone(),
-                    arn: None,
-                    version: None,
-                    owner: Some(user.arn.clone()),
-                }),
-                via_group: None,
-                policy: self.compile(p.policy_document.text(), PolicyKind::Identity),
-            });
+            self.attach_inline(p, &user.arn, None, &mut out);
         }
         for a in &user.attached_managed_policies {
             self.attach_managed(&a.policy_arn, None, &mut out);
@@ -406,17 +408,7 @@ impl PolicyStore {
             };
             let via: Arc<str> = g.group_name.as_str().into();
             for p in &g.group_policy_list {
-                out.identity.push(AttachedPolicy {
-                    origin: Arc::new(PolicyOrigin {
-                        source: PolicySource::Inline,
-                        name: p.policy_name.clone(),
-                        arn: None,
-                        version: None,
-                        owner: Some(g.arn.clone()),
-                    }),
-                    via_group: Some(via.clone()),
-                    policy: self.compile(p.policy_document.text(), PolicyKind::Identity),
-                });
+                self.attach_inline(p, &g.arn, Some(&via), &mut out);
             }
             for a in &g.attached_managed_policies {
                 self.attach_managed(&a.policy_arn, Some(&via), &mut out);
