@@ -5,11 +5,28 @@ use emrguard_model::aws::iam::arn_resource_name;
 use emrguard_model::EstateIndex;
 use rayon::prelude::*;
 use std::collections::HashMap;
+use std::sync::OnceLock;
 
-/// One IAM principal: its policies and its risk classes.
+/// One IAM principal: its policies and, computed on first use, its risk classes.
 pub struct PrincipalIam {
     pub policies: PrincipalPolicies,
-    pub report: RiskReport,
+    report: OnceLock<RiskReport>,
+}
+
+impl PrincipalIam {
+    fn new(policies: PrincipalPolicies) -> PrincipalIam {
+        PrincipalIam {
+            policies,
+            report: OnceLock::new(),
+        }
+    }
+
+    /// The principal's risk classes. Rules ask about execution roles, node roles and submitter
+    /// candidates only: analysing every principal of a 10,000-role account up front cost more
+    /// than all the rules together.
+    pub fn report(&self) -> &RiskReport {
+        self.report.get_or_init(|| analyze(&self.policies))
+    }
 }
 
 /// Every role and user of the snapshot through the IAM engine.
@@ -29,8 +46,7 @@ impl IamView {
             .par_iter()
             .map(|r| {
                 let policies = store.principal_from_role(r);
-                let report = analyze(&policies);
-                (r.arn.clone(), PrincipalIam { policies, report })
+                (r.arn.clone(), PrincipalIam::new(policies))
             })
             .collect();
         let role_names = snap
@@ -44,8 +60,7 @@ impl IamView {
             .map(|u| {
                 let policies =
                     store.principal_from_user(u, &|g: &str| index.group(g).map(|l| &l.value));
-                let report = analyze(&policies);
-                (u.arn.clone(), PrincipalIam { policies, report })
+                (u.arn.clone(), PrincipalIam::new(policies))
             })
             .collect();
         IamView {
@@ -74,7 +89,7 @@ impl IamView {
     }
 
     pub fn tier(&self, arn: &str) -> Option<PrivilegeTier> {
-        self.principal(arn).map(|p| p.report.tier)
+        self.principal(arn).map(|p| p.report().tier)
     }
 
     /// Roles and users, in ARN order.

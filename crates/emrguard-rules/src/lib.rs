@@ -96,6 +96,55 @@ impl<'a, 's> Context<'a, 's> {
         self.exec_roles
             .get_or_init(|| exec_roles::ExecutionRoles::build(self.index, self.iam()))
     }
+
+    /// Builds the shared analyses `rules` read before they run, each with the whole thread
+    /// pool. Left to the first rule that asks, the analysis would be built by one thread while
+    /// the others, inside rules that need it too, wait on its lock instead of helping.
+    fn prepare(&self, rules: &[&'static dyn Rule]) {
+        let iam = rules.iter().any(|r| uses_iam(r.meta().id));
+        let rbac = rules.iter().any(|r| uses_rbac(r.meta().id));
+        rayon::join(
+            || {
+                if iam {
+                    let exec = self.execution_roles();
+                    rayon::join(
+                        || {
+                            // The execution roles' risk classes (computed on first use).
+                            let iam = self.iam();
+                            let roles: Vec<_> = exec.with_roles().collect();
+                            roles.par_iter().for_each(|(_, role)| {
+                                if let Some(p) = iam.role(&role.arn) {
+                                    p.report();
+                                }
+                            });
+                        },
+                        || {
+                            rayon::join(
+                                || trust::cached(self, ""),
+                                || submitters::candidates(self, &[]),
+                            )
+                        },
+                    );
+                }
+            },
+            || {
+                if rbac {
+                    rbac_support::Submitters::of(self);
+                }
+            },
+        );
+    }
+}
+
+/// Rules that read the IAM analyses ([`Context::iam`], execution roles, trust analyses,
+/// submitter candidates). A test checks every rule's source against this list.
+fn uses_iam(id: &str) -> bool {
+    id.starts_with("IAM") || matches!(id, "TEN001" | "NODE010" | "POD010")
+}
+
+/// Rules that read [`Context::rbac`] (checked like [`uses_iam`]).
+fn uses_rbac(id: &str) -> bool {
+    id.starts_with("RBAC") && !matches!(id, "RBAC010" | "RBAC020")
 }
 
 pub trait Rule: Send + Sync {
@@ -148,6 +197,7 @@ pub fn find(id: &str) -> Option<&'static dyn Rule> {
 /// Run `rules` in parallel; findings come back in a deterministic order, with severity
 /// overrides from the config applied.
 pub fn run(rules: &[&'static dyn Rule], cx: &Context<'_, '_>) -> Vec<Finding> {
+    cx.prepare(rules);
     let mut findings: Vec<Finding> = rules
         .par_iter()
         .flat_map_iter(|r| {
@@ -163,4 +213,47 @@ pub fn run(rules: &[&'static dyn Rule], cx: &Context<'_, '_>) -> Vec<Finding> {
     findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     findings.dedup_by(|a, b| a.id == b.id);
     findings
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `prepare` builds what each rule reads: a rule whose source reaches an analysis must be
+    /// in the matching list (a missing entry costs only speed, but silently).
+    #[test]
+    fn engine_use_lists_match_the_rule_sources() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/rules");
+        let mut checked = 0;
+        for r in registry() {
+            let id = r.meta().id;
+            let prefix = format!("{}_", id.to_ascii_lowercase());
+            let file = std::fs::read_dir(&dir)
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .find(|p| {
+                    p.file_name()
+                        .and_then(|n| n.to_str())
+                        .is_some_and(|n| n.starts_with(&prefix))
+                })
+                .unwrap_or_else(|| panic!("no source file for {id}"));
+            let src = std::fs::read_to_string(&file).unwrap();
+            let reads_iam = ["cx.iam()", "execution_roles()", "submitters::", "trust::"]
+                .iter()
+                .any(|k| src.contains(k));
+            let reads_rbac = ["cx.rbac()", "rbac_support"]
+                .iter()
+                .any(|k| src.contains(k));
+            assert!(
+                !reads_iam || uses_iam(id),
+                "{id} reads the IAM analyses: add it to uses_iam"
+            );
+            assert!(
+                !reads_rbac || uses_rbac(id),
+                "{id} reads the RBAC view: add it to uses_rbac"
+            );
+            checked += 1;
+        }
+        assert_eq!(checked, registry().len());
+    }
 }

@@ -31,7 +31,7 @@ pub fn is_exempt(cx: &Context<'_, '_>, arn: &str, p: &PrincipalIam) -> bool {
     if is_service_linked(arn) {
         return true;
     }
-    if p.report
+    if p.report()
         .get(RiskClass::Administrator)
         .is_some_and(|r| !r.is_conditional())
     {
@@ -59,28 +59,40 @@ pub fn candidates<'v>(
     actions: &[&str],
 ) -> Vec<(&'v str, &'v PrincipalIam)> {
     let map = cx.execution_roles().submitter_actions.get_or_init(|| {
+        use rayon::prelude::*;
+        let principals = cx.iam().principals();
         // Policies are shared (managed ones by every principal they are attached to): look at
         // each compiled document once.
-        let mut memo: HashMap<usize, u8> = HashMap::new();
-        let mut out = HashMap::new();
-        for (arn, p) in cx.iam().principals() {
-            let mut bits = 0u8;
+        let mut distinct: HashMap<usize, &emrguard_iam::CompiledPolicy> = HashMap::new();
+        for (_, p) in &principals {
             for a in &p.policies.identity {
-                let key = std::sync::Arc::as_ptr(&a.policy) as usize;
-                bits |= *memo.entry(key).or_insert_with(|| policy_bits(&a.policy));
+                distinct.insert(std::sync::Arc::as_ptr(&a.policy) as usize, &a.policy);
             }
-            if bits == 0 || is_exempt(cx, arn, p) {
-                continue;
-            }
-            let held: Vec<&'static str> = SUBMITTER_ACTIONS
-                .iter()
-                .enumerate()
-                .filter(|(i, _)| bits & (1 << i) != 0)
-                .map(|(_, a)| *a)
-                .collect();
-            out.insert(arn.to_owned(), held);
         }
-        out
+        let distinct: Vec<(usize, &emrguard_iam::CompiledPolicy)> = distinct.into_iter().collect();
+        let memo: HashMap<usize, u8> = distinct
+            .par_iter()
+            .map(|(k, policy)| (*k, policy_bits(policy)))
+            .collect();
+        principals
+            .par_iter()
+            .filter_map(|(arn, p)| {
+                let bits = p.policies.identity.iter().fold(0u8, |b, a| {
+                    let key = std::sync::Arc::as_ptr(&a.policy) as usize;
+                    b | memo.get(&key).copied().unwrap_or(0)
+                });
+                if bits == 0 || is_exempt(cx, arn, p) {
+                    return None;
+                }
+                let held: Vec<&'static str> = SUBMITTER_ACTIONS
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| bits & (1 << i) != 0)
+                    .map(|(_, a)| *a)
+                    .collect();
+                Some(((*arn).to_owned(), held))
+            })
+            .collect()
     });
     let mut out: Vec<(&str, &PrincipalIam)> = map
         .iter()

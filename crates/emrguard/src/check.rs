@@ -13,6 +13,7 @@ use emrguard_report::{
     SuppressionRecord,
 };
 use std::io::{IsTerminal, Write};
+use std::mem::ManuallyDrop;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -246,11 +247,14 @@ pub fn run(args: CheckArgs) -> ExitCode {
 
     // Index and rules.
     let spinner = loading::spinner(show, &format!("running {}", plural(rules.len(), "rule")));
+    // The snapshot, its index and the engines' results live until the process exits: never
+    // dropping them saves freeing millions of small allocations (a tenth of a large run).
+    let snapshot = ManuallyDrop::new(loaded.snapshot);
     let t = Instant::now();
-    let index = EstateIndex::build(&loaded.snapshot);
+    let index = ManuallyDrop::new(EstateIndex::build(&snapshot));
     log.timing("index", t.elapsed(), "");
     let t = Instant::now();
-    let cx = emrguard_rules::Context::new(&index, &config);
+    let cx = ManuallyDrop::new(emrguard_rules::Context::new(&index, &config));
     let mut findings = emrguard_rules::run(&rules, &cx);
     spinner.finish_and_clear();
     log.timing(
@@ -272,7 +276,7 @@ pub fn run(args: CheckArgs) -> ExitCode {
         .map(|s| Active::from_config(&config_file, s))
         .collect();
     if config.annotation_suppressions {
-        let (a, w) = annotations::collect(&loaded.snapshot.k8s);
+        let (a, w) = annotations::collect(&snapshot.k8s);
         sups.extend(a);
         warnings.extend(w);
     }
@@ -355,11 +359,11 @@ pub fn run(args: CheckArgs) -> ExitCode {
             message: e.message,
         })
         .collect();
-    let mut report = Report::new(inputs, findings, errors);
-    let (account, region) = loaded.snapshot.account_region();
+    let mut report = ManuallyDrop::new(Report::new(inputs, findings, errors));
+    let (account, region) = snapshot.account_region();
     report.account = account;
     report.region = region;
-    report.cluster = loaded.snapshot.clusters.first().map(|c| c.name.clone());
+    report.cluster = snapshot.clusters.first().map(|c| c.name.clone());
     report.administrators = crate::declared_administrators(&config);
     report.suppressions = records;
     report.warnings = warnings;

@@ -12,6 +12,10 @@ use emrguard_config::Config;
 use std::path::Path;
 use std::process::ExitCode;
 
+// malloc/free were a fifth of a large `check` with the system allocator.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(name = "emrguard", version, about = "Audit and enforce the Amazon EMR on EKS security best practices", long_about = None)]
 struct Cli {

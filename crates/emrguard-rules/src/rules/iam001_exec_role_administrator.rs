@@ -49,7 +49,7 @@ impl Rule for ExecRoleAdministrator {
             let Some(p) = cx.iam().role(&role.arn) else {
                 continue;
             };
-            let Some(risk) = p.report.get(RiskClass::Administrator) else {
+            let Some(risk) = p.report().get(RiskClass::Administrator) else {
                 continue;
             };
             let conditional = risk.is_conditional();

@@ -48,10 +48,10 @@ impl Rule for ExecRolePrivilegeEscalation {
             let Some(p) = cx.iam().role(&role.arn) else {
                 continue;
             };
-            if p.report.get(RiskClass::Administrator).is_some() {
+            if p.report().get(RiskClass::Administrator).is_some() {
                 continue;
             }
-            let Some(risk) = p.report.get(RiskClass::PrivilegeEscalation) else {
+            let Some(risk) = p.report().get(RiskClass::PrivilegeEscalation) else {
                 continue;
             };
             let methods: Vec<String> = risk

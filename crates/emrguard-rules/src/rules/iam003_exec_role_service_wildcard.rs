@@ -43,10 +43,10 @@ impl Rule for ExecRoleServiceWildcard {
             let Some(p) = cx.iam().role(&role.arn) else {
                 continue;
             };
-            if p.report.get(RiskClass::Administrator).is_some() {
+            if p.report().get(RiskClass::Administrator).is_some() {
                 continue;
             }
-            let Some(risk) = p.report.get(RiskClass::ServiceWildcard) else {
+            let Some(risk) = p.report().get(RiskClass::ServiceWildcard) else {
                 continue;
             };
             let services: Vec<String> = risk.services.iter().map(|s| format!("`{s}:*`")).collect();

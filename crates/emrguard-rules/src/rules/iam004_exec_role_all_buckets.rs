@@ -44,7 +44,7 @@ impl Rule for ExecRoleAllBuckets {
             let Some(p) = cx.iam().role(&role.arn) else {
                 continue;
             };
-            if p.report.get(RiskClass::Administrator).is_some() {
+            if p.report().get(RiskClass::Administrator).is_some() {
                 continue;
             }
             let access = data_access_to_all_buckets(&p.policies);

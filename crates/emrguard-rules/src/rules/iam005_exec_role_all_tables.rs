@@ -66,7 +66,7 @@ impl Rule for ExecRoleAllTables {
             let Some(p) = cx.iam().role(&role.arn) else {
                 continue;
             };
-            if p.report.get(RiskClass::Administrator).is_some() {
+            if p.report().get(RiskClass::Administrator).is_some() {
                 continue;
             }
             let t = data_access_to_all_tables(&p.policies);

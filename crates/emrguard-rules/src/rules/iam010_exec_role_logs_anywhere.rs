@@ -326,7 +326,7 @@ impl Rule for ExecRoleLogsAnywhere {
             let Some(p) = cx.iam().role(&arn) else {
                 continue;
             };
-            if p.report.get(RiskClass::Administrator).is_some() {
+            if p.report().get(RiskClass::Administrator).is_some() {
                 continue;
             }
             let Some(first) = uses.first() else {

@@ -73,22 +73,6 @@ pub(crate) fn tier_name(t: PrivilegeTier) -> &'static str {
     }
 }
 
-/// Whether any identity Allow statement of the principal covers `emr-containers:StartJobRun`.
-fn may_start_jobs(p: &emrguard_iam::PrincipalPolicies) -> bool {
-    p.identity.iter().any(|a| {
-        a.policy.statements().iter().any(|st| {
-            if st.effect() != emrguard_iam::Effect::Allow {
-                return false;
-            }
-            let (not, patterns) = st.action_patterns();
-            let hit = patterns
-                .iter()
-                .any(|pat| emrguard_iam::action_matches(pat, "emr-containers:StartJobRun"));
-            hit != not
-        })
-    })
-}
-
 /// The roles a principal's own policies name in `emr-containers:ExecutionRoleArn` conditions
 /// (exact ARNs, or patterns matched against the snapshot's roles; a pattern whose role name is
 /// only wildcards names nothing).
@@ -150,15 +134,10 @@ impl Rule for MixedPrivilegeExecutionRoles {
         let iam = cx.iam();
         let exec_roles = cx.execution_roles();
         let mut out = Vec::new();
-        // Principals with an Allow statement that names StartJobRun (the only ones that can be
-        // submitters), found once.
-        let starters: Vec<(&str, &crate::analysis::PrincipalIam)> = iam
-            .principals()
-            .into_iter()
-            .filter(|(arn, p)| {
-                !crate::exec_roles::is_service_linked(arn) && may_start_jobs(&p.policies)
-            })
-            .collect();
+        // The submitter analysis shared with the IAM rules: principals with an Allow statement
+        // that may name StartJobRun, neither service-linked, unconditional administrators
+        // (entitled to every role) nor declared administrators.
+        let starters = crate::submitters::candidates(cx, &[crate::submitters::START_JOB_RUN]);
         for ns in index.emr_namespaces() {
             let vcs: Vec<&Located<VirtualCluster>> = index.virtual_clusters_on(ns);
             let vc_ids: BTreeSet<&str> = vcs.iter().map(|v| v.id.as_str()).collect();
