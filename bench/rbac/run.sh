@@ -11,7 +11,7 @@ slice=bench/out/rbac-slice
 cargo build --release -q -p emrguard
 bin=target/release/emrguard
 report() { grep -E "Elapsed|Maximum resident|User time|System time" "$1" | sed 's/^\s*/  /'; }
-for i in 1 2 3; do
+for i in 1 2 3 4 5; do
   echo "== emrguard check, full cluster, run $i"
   /usr/bin/time -v "$bin" check "$out" --format json --output bench/out/rbac-report.json 2> bench/out/rbac-time.txt || true
   report bench/out/rbac-time.txt
