@@ -149,9 +149,11 @@ const WEBHOOK_HEADER: &str = "\
 # Before applying:
 #   kubectl create namespace emrguard-system   (or apply this file twice: the Namespace is first)
 #   kubectl -n emrguard-system create configmap emrguard-config --from-file=emrguard.toml
-#   # RBAC the webhook judges RBAC writes against (refresh and restart to update):
-#   kubectl get namespaces,roles,clusterroles,rolebindings,clusterrolebindings -A -o json | gzip > rbac.json.gz
-#   kubectl -n emrguard-system create configmap emrguard-snapshot --from-file=rbac.json.gz
+#   # The webhook watches Namespaces and RBAC itself (`serve --watch`, read-only ClusterRole
+#   # below). Optional, the AWS side: virtual clusters make their namespaces EMR's even before
+#   # the namespaces carry the label:
+#   aws emr-containers list-virtual-clusters --output json > vcs.json
+#   kubectl -n emrguard-system create configmap emrguard-snapshot --from-file=vcs.json
 #   # without cert-manager: a serving certificate for emrguard.emrguard-system.svc in Secret
 #   # emrguard-tls (tls.crt, tls.key) and its CA in clientConfig.caBundle (--ca-bundle FILE)
 #
@@ -194,8 +196,8 @@ pub fn webhook_manifests(
         "metadata": {"name": name, "namespace": ns, "labels": labels},
         "automountServiceAccountToken": false
     }));
-    // Read-only access to what the webhook's cluster state holds (namespaces and RBAC), for the
-    // snapshot refresh; nothing else, and no secrets.
+    // Read-only access to what the webhook's cluster state holds (namespaces and RBAC), for its
+    // watch; nothing else, and no secrets.
     docs.push(json!({
         "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
         "metadata": {"name": format!("{name}-state-reader"), "labels": labels},
@@ -222,7 +224,8 @@ pub fn webhook_manifests(
                 "metadata": {"labels": labels},
                 "spec": {
                     "serviceAccountName": name,
-                    "automountServiceAccountToken": false,
+                    // The token is the watch's credential (the ClusterRole above: read-only).
+                    "automountServiceAccountToken": true,
                     "securityContext": {"runAsNonRoot": true, "runAsUser": 65532, "runAsGroup": 65532, "fsGroup": 65532, "seccompProfile": {"type": "RuntimeDefault"}},
                     "topologySpreadConstraints": [{"maxSkew": 1, "topologyKey": "kubernetes.io/hostname", "whenUnsatisfiable": "ScheduleAnyway", "labelSelector": {"matchLabels": labels}}],
                     "containers": [{
@@ -231,7 +234,7 @@ pub fn webhook_manifests(
                         "args": ["serve", "--listen", "0.0.0.0:8443",
                                  "--tls-cert", "/etc/emrguard/tls/tls.crt", "--tls-key", "/etc/emrguard/tls/tls.key",
                                  "--config", "/etc/emrguard/config/emrguard.toml",
-                                 "--snapshot", "/etc/emrguard/snapshot"],
+                                 "--watch", "--snapshot", "/etc/emrguard/snapshot"],
                         "ports": [{"name": "https", "containerPort": 8443, "protocol": "TCP"}],
                         "readinessProbe": probe("/readyz"),
                         "livenessProbe": probe("/healthz"),

@@ -21,9 +21,12 @@
 //!
 //! # Cluster state
 //!
-//! RBAC writes are judged against the RBAC objects of `--snapshot DIR` (read once at start;
-//! there is no watch of the live cluster). A binding to a role the snapshot lacks cannot be
-//! evaluated and is refused (`unknown_roles = "deny"`, the default) or allowed with a warning.
+//! RBAC writes are judged against the cluster's RBAC objects: watched live with `serve --watch`
+//! (crate `emrguard-watch`: Namespaces, Roles, ClusterRoles, RoleBindings, ClusterRoleBindings;
+//! the engine is rebuilt and swapped through an [`EngineHandle`] after each burst of changes),
+//! or read once from `--snapshot DIR` (tests, dry runs, clusters without the watch). A binding
+//! to a role the state lacks cannot be evaluated and is refused (`unknown_roles = "deny"`, the
+//! default) or allowed with a warning.
 //!
 //! # What admission cannot see
 //!
@@ -33,6 +36,7 @@
 pub mod config;
 pub mod decide;
 pub mod generate;
+pub mod handle;
 pub mod metrics;
 pub mod rbac;
 pub mod review;
@@ -42,5 +46,6 @@ pub mod state;
 
 pub use config::{AdmissionConfig, AdmissionSettings, Mode};
 pub use decide::{Decision, Engine, Scope, Violation};
+pub use handle::EngineHandle;
 pub use rules::AdmissionRule;
 pub use state::ClusterState;

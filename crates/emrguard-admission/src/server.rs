@@ -5,8 +5,8 @@
 //!   kubelet secret-volume updates are both caught); a pair that does not load is logged and
 //!   the previous certificate stays.
 //! - `POST /validate`, `POST /validate/emr-namespace` (see the crate docs), `GET /healthz`
-//!   (the process serves), `GET /readyz` (state loaded, a certificate in place, not shutting
-//!   down), `GET /metrics` (Prometheus text).
+//!   (the process serves), `GET /readyz` (state loaded — with `--watch`, the first full list
+//!   of the watched kinds —, a certificate in place, not shutting down), `GET /metrics` (Prometheus text).
 //! - Bodies over `max_body_bytes` are answered 413 without being read (by `Content-Length`, or
 //!   as soon as the stream passes the bound); a body that is not an `admission.k8s.io/v1`
 //!   `AdmissionReview` gets 400. Nothing a client sends can panic the server (clippy denies
@@ -21,6 +21,7 @@
 //!   operation, resource, namespace, name, rule(s), verdict, latency and the message.
 
 use crate::decide::{Decision, Engine, Scope};
+use crate::handle::EngineHandle;
 use crate::metrics::Metrics;
 use crate::review::{self, Request as Review};
 use bytes::Bytes;
@@ -121,7 +122,7 @@ fn stamp(p: &Path) -> Option<(SystemTime, u64)> {
 }
 
 struct Shared {
-    engine: Arc<Engine>,
+    engine: Arc<EngineHandle>,
     metrics: Arc<Metrics>,
     heavy: Semaphore,
     max_body: usize,
@@ -156,8 +157,17 @@ impl RunningServer {
     }
 }
 
-/// Bind, load the certificate and start serving on the current tokio runtime.
+/// Bind, load the certificate and start serving on the current tokio runtime, with a fixed
+/// engine (a snapshot's state).
 pub async fn start(opts: ServeOptions, engine: Engine) -> Result<RunningServer, ServeError> {
+    start_with(opts, Arc::new(EngineHandle::new(engine, true))).await
+}
+
+/// [`start`] with an engine that may be swapped while serving (`serve --watch`).
+pub async fn start_with(
+    opts: ServeOptions,
+    engine: Arc<EngineHandle>,
+) -> Result<RunningServer, ServeError> {
     let key = load_certified_key(&opts.tls_cert, &opts.tls_key)?;
     let store = Arc::new(CertStore {
         current: RwLock::new(Arc::new(key)),
@@ -181,12 +191,14 @@ pub async fn start(opts: ServeOptions, engine: Engine) -> Result<RunningServer, 
         source,
     })?;
     let metrics = Arc::new(Metrics::default());
-    let settings = &engine.config.settings;
+    // Limits come from the configuration, which a state update does not change.
+    let first = engine.current();
+    let settings = &first.config.settings;
     let shared = Arc::new(Shared {
         max_body: settings.max_body_bytes,
         eval_timeout: Duration::from_millis(settings.evaluation_timeout_ms.max(1)),
         read_timeout: opts.read_timeout,
-        engine: Arc::new(engine),
+        engine,
         metrics: metrics.clone(),
         heavy: Semaphore::new(2),
         shutting_down: AtomicBool::new(false),
@@ -336,12 +348,19 @@ async fn handle(
         (&Method::GET, "readyz", _) => {
             if sh.shutting_down.load(Ordering::Relaxed) {
                 text(StatusCode::SERVICE_UNAVAILABLE, "shutting down\n")
+            } else if !sh.engine.is_ready() {
+                text(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "waiting for the first cluster state from the watch\n",
+                )
             } else {
                 text(StatusCode::OK, "ready\n")
             }
         }
         (&Method::GET, "metrics", _) => {
-            let mut r = text(StatusCode::OK, sh.metrics.render());
+            let mut body = sh.metrics.render();
+            body.push_str(&sh.engine.render_metrics());
+            let mut r = text(StatusCode::OK, body);
             r.headers_mut().insert(
                 CONTENT_TYPE,
                 hyper::header::HeaderValue::from_static("text/plain; version=0.0.4"),
@@ -471,7 +490,7 @@ fn undecided(uid: &str, message: String, error: &str) -> Decision {
 /// Decide, under the time bound for heavy reviews; `true` when it ran out of time.
 async fn decide(req: Review, scope: Scope, sh: &Shared) -> (Decision, bool) {
     if !Engine::is_heavy(&req) {
-        return (sh.engine.decide(&req, scope), false);
+        return (sh.engine.current().decide(&req, scope), false);
     }
     let uid = req.uid.clone();
     let deadline = tokio::time::Instant::now() + sh.eval_timeout;
@@ -488,7 +507,7 @@ async fn decide(req: Review, scope: Scope, sh: &Shared) -> (Decision, bool) {
     let Ok(Ok(permit)) = tokio::time::timeout_at(deadline, sh.heavy.acquire()).await else {
         return (timeout(), true);
     };
-    let engine = sh.engine.clone();
+    let engine = sh.engine.current();
     let job = tokio::task::spawn_blocking(move || engine.decide(&req, scope));
     let r = tokio::time::timeout_at(deadline, job).await;
     drop(permit);

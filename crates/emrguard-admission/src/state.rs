@@ -1,6 +1,6 @@
 //! What the webhook knows of the cluster: the EMR namespaces (and their labels) and the RBAC
-//! objects, from a snapshot folder (`--snapshot DIR`) and the configuration. There is no live
-//! watch: the state is as fresh as the snapshot (see the crate docs).
+//! objects, from a snapshot folder (`--snapshot DIR`) or the live cluster (`emrguard-watch`),
+//! and the configuration.
 
 use crate::config::AdmissionConfig;
 use emrguard_model::k8s::{ClusterRole, ClusterRoleBinding, Role, RoleBinding};

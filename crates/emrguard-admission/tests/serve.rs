@@ -11,7 +11,8 @@ mod common;
 
 use bytes::Bytes;
 use common::*;
-use emrguard_admission::server::{start, RunningServer, ServeOptions};
+use emrguard_admission::server::{start, start_with, RunningServer, ServeOptions};
+use emrguard_admission::{ClusterState, Engine, EngineHandle};
 use http_body_util::{BodyExt, Full};
 use hyper::Request;
 use hyper_util::rt::TokioIo;
@@ -501,4 +502,64 @@ async fn certificate_reload() {
     let m = srv.metrics.render();
     assert!(m.contains("emrguard_admission_tls_reloads_total 1"), "{m}");
     srv.shutdown(Duration::from_secs(5)).await;
+}
+
+/// `serve --watch` before its first list: not ready (503); ready once a state is swapped in,
+/// and the swapped state decides the next review on the same connection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readiness_and_state_swap() {
+    let dir = tempfile::tempdir().unwrap();
+    let tls = make_cert();
+    write_cert(dir.path(), &tls);
+    let cfg = config();
+    let handle = Arc::new(EngineHandle::new(
+        Engine::new(cfg.clone(), ClusterState::from_config(&cfg)),
+        false,
+    ));
+    let opts = ServeOptions::new(
+        "127.0.0.1:0".parse().unwrap(),
+        dir.path().join("tls.crt"),
+        dir.path().join("tls.key"),
+    );
+    let srv = start_with(opts, handle.clone()).await.unwrap();
+    let mut c = Client::connect(srv.addr, &tls.der).await.unwrap();
+    let (code, body) = c.request("GET", "/readyz", vec![]).await;
+    assert_eq!(code, 503, "{}", String::from_utf8_lossy(&body));
+    assert!(String::from_utf8_lossy(&body).contains("first cluster state"));
+
+    // A binding of `edit` to a submitter group in what the cluster says is an EMR namespace:
+    // the configuration-only state does not know that yet (no virtual cluster, no label seen),
+    // which is why the pod stays unready, out of the Service, until the first list.
+    let edit = rbac_write(
+        &submitter(),
+        "CREATE",
+        "RoleBinding",
+        "rolebindings",
+        Some(EMR_NS),
+        rolebinding(
+            EMR_NS,
+            "editors",
+            "ClusterRole",
+            "edit",
+            json!([{"kind": "Group", "apiGroup": "rbac.authorization.k8s.io", "name": "data-scientists"}]),
+        ),
+        Value::Null,
+    );
+    let r = c.review(&edit).await;
+    assert_eq!(r["allowed"], json!(true), "{r}");
+
+    // The watch delivers the cluster (here: the hardened estate's state): ready, and the same
+    // connection's next review is judged on it.
+    handle.replace(engine());
+    assert_eq!(c.request("GET", "/readyz", vec![]).await.0, 200);
+    let r = c.review(&edit).await;
+    assert_eq!(r["allowed"], json!(false), "{r}");
+    denied_with(&r, "rbac-grants");
+    let (_, m) = c.request("GET", "/metrics", vec![]).await;
+    let m = String::from_utf8_lossy(&m);
+    assert!(
+        m.contains("emrguard_admission_state_updates_total 1"),
+        "{m}"
+    );
+    srv.shutdown(Duration::from_secs(2)).await;
 }

@@ -1,10 +1,12 @@
 //! `emrguard serve`: the validating admission webhook (see `emrguard_admission::server`).
 
-use emrguard_admission::server::{start, ServeOptions};
-use emrguard_admission::{AdmissionConfig, ClusterState, Engine};
+use emrguard_admission::server::{start_with, ServeOptions};
+use emrguard_admission::{AdmissionConfig, ClusterState, Engine, EngineHandle};
+use emrguard_model::Snapshot;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 #[derive(clap::Args)]
@@ -20,9 +22,19 @@ pub struct ServeArgs {
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
     /// Snapshot folder with the cluster state RBAC writes are judged against (namespaces,
-    /// roles, bindings, virtual clusters).
+    /// roles, bindings, virtual clusters). With `--watch`, only its AWS side (virtual clusters)
+    /// is used, and it may be empty or missing.
     #[arg(long, value_name = "DIR")]
     snapshot: Option<PathBuf>,
+    /// Watch the cluster's Namespaces, Roles, ClusterRoles, RoleBindings and
+    /// ClusterRoleBindings (in-cluster service account, or KUBECONFIG) and judge RBAC writes
+    /// against the live state; `/readyz` answers 503 until the first full list.
+    #[arg(long)]
+    watch: bool,
+    /// With `--watch`: quiet period after a change before the state is rebuilt (a burst of
+    /// changes becomes one rebuild).
+    #[arg(long, value_name = "MS", default_value_t = 500)]
+    watch_debounce_ms: u64,
     /// Address to listen on.
     #[arg(long, default_value = "0.0.0.0:8443")]
     listen: SocketAddr,
@@ -58,22 +70,31 @@ pub fn admission_config(explicit: Option<&Path>) -> Result<AdmissionConfig, Stri
     }
 }
 
-/// The cluster state from `--snapshot` (or the configuration alone).
-pub fn cluster_state(
-    snapshot: Option<&Path>,
-    cfg: &AdmissionConfig,
-) -> Result<ClusterState, String> {
+/// The snapshot of `--snapshot` (empty without one). With `--watch` the folder may be empty or
+/// missing (an optional ConfigMap mount): the cluster side comes from the watch.
+pub fn load_snapshot(snapshot: Option<&Path>, watch: bool) -> Result<Snapshot, String> {
     let Some(dir) = snapshot else {
-        return Ok(ClusterState::from_config(cfg));
+        return Ok(Snapshot::default());
     };
     let loaded = emrguard_load::load_paths(&[dir.to_path_buf()]);
     for e in &loaded.errors {
         eprintln!("warning: {e}");
     }
-    if !loaded.anything_read() {
+    if !loaded.anything_read() && !watch {
         return Err(format!("nothing could be read from {}", dir.display()));
     }
-    Ok(ClusterState::from_snapshot(&loaded.snapshot, cfg))
+    Ok(loaded.snapshot)
+}
+
+/// The cluster state from `--snapshot` (or the configuration alone).
+pub fn cluster_state(
+    snapshot: Option<&Path>,
+    cfg: &AdmissionConfig,
+) -> Result<ClusterState, String> {
+    Ok(ClusterState::from_snapshot(
+        &load_snapshot(snapshot, false)?,
+        cfg,
+    ))
 }
 
 fn init_logging(format: LogFormat) -> tracing_appender::non_blocking::WorkerGuard {
@@ -106,13 +127,14 @@ pub fn run(args: ServeArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let state = match cluster_state(args.snapshot.as_deref(), &cfg) {
+    let base = match load_snapshot(args.snapshot.as_deref(), args.watch) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("error: {e}");
             return ExitCode::from(2);
         }
     };
+    let state = ClusterState::from_snapshot(&base, &cfg);
     let _guard = init_logging(args.log_format);
     let mut rt = tokio::runtime::Builder::new_multi_thread();
     rt.enable_all();
@@ -127,18 +149,43 @@ pub fn run(args: ServeArgs) -> ExitCode {
         }
     };
     let namespaces: Vec<String> = state.emr_namespaces.iter().cloned().collect();
-    let engine = Engine::new(cfg, state);
+    // With --watch the snapshot's state serves (fail closed on what it lacks) until the first
+    // full list replaces it; /readyz keeps the pod out of the Service until then.
+    let handle = Arc::new(EngineHandle::new(
+        Engine::new(cfg.clone(), state),
+        !args.watch,
+    ));
     let mut opts = ServeOptions::new(args.listen, args.tls_cert, args.tls_key);
     opts.reload_interval = Duration::from_secs(args.reload_interval.max(1));
+    let watch = args.watch;
+    let debounce = Duration::from_millis(args.watch_debounce_ms);
     rt.block_on(async move {
-        let server = match start(opts, engine).await {
+        let client = if watch {
+            match emrguard_watch::connect().await {
+                Ok(c) => Some(c),
+                Err(e) => {
+                    eprintln!("error: --watch: cannot reach the Kubernetes API (in-cluster service account or KUBECONFIG): {e}");
+                    return ExitCode::from(2);
+                }
+            }
+        } else {
+            None
+        };
+        let server = match start_with(opts, handle.clone()).await {
             Ok(s) => s,
             Err(e) => {
                 eprintln!("error: {e}");
                 return ExitCode::from(2);
             }
         };
-        tracing::info!(target: "emrguard::serve", addr = %server.addr, emr_namespaces = %namespaces.join(","), "serving AdmissionReviews on /validate and /validate/emr-namespace");
+        if let Some(client) = client {
+            tokio::spawn(async move {
+                if let Err(e) = emrguard_watch::run(client, base, cfg, handle, debounce).await {
+                    tracing::error!(target: "emrguard::watch", error = %e, "the watch stopped; RBAC writes are judged on the last state");
+                }
+            });
+        }
+        tracing::info!(target: "emrguard::serve", addr = %server.addr, emr_namespaces = %namespaces.join(","), watch, "serving AdmissionReviews on /validate and /validate/emr-namespace");
         let stop = server.stopper();
         tokio::spawn(async move {
             wait_for_signal().await;

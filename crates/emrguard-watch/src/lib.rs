@@ -1,0 +1,226 @@
+//! The live cluster state of `emrguard serve --watch`.
+//!
+//! kube-rs reflectors keep Namespaces, Roles, ClusterRoles, RoleBindings and ClusterRoleBindings
+//! in memory (list, then watch, re-listing with backoff after errors or expired resource
+//! versions). After the first complete list of all five kinds, and then after every burst of
+//! changes (a quiet period of `debounce`), the state is rebuilt into a new admission
+//! [`Engine`] and swapped into the server's [`EngineHandle`]; reviews in flight finish on the
+//! engine they started with.
+//!
+//! The AWS side (virtual clusters, which make a namespace EMR's) is not in the cluster: it comes
+//! from `--snapshot` when given, besides the configured list and the namespace label.
+//!
+//! Reads need `get`, `list`, `watch` on those five kinds, which `emrguard generate webhook`
+//! grants to the webhook's service account (and nothing else).
+
+use emrguard_admission::{AdmissionConfig, ClusterState, Engine, EngineHandle};
+use emrguard_model::{Located, Snapshot, SourceLoc};
+use futures::stream::{BoxStream, SelectAll};
+use futures::StreamExt;
+use k8s_openapi::api::core::v1::Namespace;
+use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding};
+use kube::runtime::reflector::{self, Store};
+use kube::runtime::{watcher, WatchStreamExt};
+use kube::{Api, Client, Resource, ResourceExt};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Notify;
+
+#[derive(Debug, thiserror::Error)]
+pub enum WatchError {
+    #[error("the {kind} reflector stopped before its first list completed")]
+    NeverReady { kind: &'static str },
+}
+
+/// The five reflector stores.
+#[derive(Clone)]
+pub struct Stores {
+    pub namespaces: Store<Namespace>,
+    pub roles: Store<Role>,
+    pub cluster_roles: Store<ClusterRole>,
+    pub role_bindings: Store<RoleBinding>,
+    pub cluster_role_bindings: Store<ClusterRoleBinding>,
+}
+
+/// The file name the live objects' locations carry.
+pub const LIVE: &str = "<live cluster>";
+
+fn located<K: Resource<DynamicType = ()> + Clone>(obj: &Arc<K>, file: &Arc<str>) -> Located<K> {
+    let url = K::url_path(&(), obj.namespace().as_deref());
+    let pointer = format!("{url}/{}", obj.name_any());
+    Located::new(K::clone(obj), SourceLoc::new(file.clone(), pointer, None))
+}
+
+impl Stores {
+    /// The admission state: `base`'s AWS side (virtual clusters) with the stores' objects in
+    /// place of its Kubernetes ones.
+    pub fn state(&self, base: &Snapshot, config: &AdmissionConfig) -> ClusterState {
+        let file: Arc<str> = Arc::from(LIVE);
+        let mut snap = Snapshot {
+            virtual_clusters: base.virtual_clusters.clone(),
+            clusters: base.clusters.clone(),
+            ..Snapshot::default()
+        };
+        let k = &mut snap.k8s;
+        k.namespaces = self
+            .namespaces
+            .state()
+            .iter()
+            .map(|o| located(o, &file))
+            .collect();
+        k.roles = self
+            .roles
+            .state()
+            .iter()
+            .map(|o| located(o, &file))
+            .collect();
+        k.cluster_roles = self
+            .cluster_roles
+            .state()
+            .iter()
+            .map(|o| located(o, &file))
+            .collect();
+        k.role_bindings = self
+            .role_bindings
+            .state()
+            .iter()
+            .map(|o| located(o, &file))
+            .collect();
+        k.cluster_role_bindings = self
+            .cluster_role_bindings
+            .state()
+            .iter()
+            .map(|o| located(o, &file))
+            .collect();
+        ClusterState::from_snapshot(&snap, config)
+    }
+
+    async fn wait_until_ready(&self) -> Result<(), WatchError> {
+        fn never(kind: &'static str) -> impl FnOnce(reflector::store::WriterDropped) -> WatchError {
+            move |_| WatchError::NeverReady { kind }
+        }
+        self.namespaces
+            .wait_until_ready()
+            .await
+            .map_err(never("Namespace"))?;
+        self.roles.wait_until_ready().await.map_err(never("Role"))?;
+        self.cluster_roles
+            .wait_until_ready()
+            .await
+            .map_err(never("ClusterRole"))?;
+        self.role_bindings
+            .wait_until_ready()
+            .await
+            .map_err(never("RoleBinding"))?;
+        self.cluster_role_bindings
+            .wait_until_ready()
+            .await
+            .map_err(never("ClusterRoleBinding"))
+    }
+}
+
+/// One reflector: its store, and a stream that yields once per applied event (`Err` for a
+/// watch error the reflector retries after backoff).
+fn reflect<K>(client: &Client) -> (Store<K>, BoxStream<'static, Result<&'static str, String>>)
+where
+    K: Resource<DynamicType = ()>
+        + k8s_openapi::Resource
+        + Clone
+        + std::fmt::Debug
+        + serde::de::DeserializeOwned
+        + Send
+        + Sync
+        + 'static,
+{
+    let (reader, writer) = reflector::store::<K>();
+    let kind = <K as k8s_openapi::Resource>::KIND;
+    let stream = reflector::reflector(
+        writer,
+        watcher(Api::<K>::all(client.clone()), watcher::Config::default()),
+    )
+    .default_backoff()
+    .map(move |ev| ev.map(|_| kind).map_err(|e| format!("{kind}: {e}")))
+    .boxed();
+    (reader, stream)
+}
+
+/// Start the five reflectors on `client`. Returns the stores and the merged event stream, which
+/// must be polled (by [`run`]) for the stores to fill.
+pub fn reflectors(
+    client: &Client,
+) -> (
+    Stores,
+    SelectAll<BoxStream<'static, Result<&'static str, String>>>,
+) {
+    let (namespaces, s1) = reflect::<Namespace>(client);
+    let (roles, s2) = reflect::<Role>(client);
+    let (cluster_roles, s3) = reflect::<ClusterRole>(client);
+    let (role_bindings, s4) = reflect::<RoleBinding>(client);
+    let (cluster_role_bindings, s5) = reflect::<ClusterRoleBinding>(client);
+    let stores = Stores {
+        namespaces,
+        roles,
+        cluster_roles,
+        role_bindings,
+        cluster_role_bindings,
+    };
+    (stores, futures::stream::select_all([s1, s2, s3, s4, s5]))
+}
+
+/// Watch the cluster and keep `handle`'s engine current until the task is dropped. `base`:
+/// the snapshot's AWS side (may be empty). Returns only if a reflector stops for good.
+pub async fn run(
+    client: Client,
+    base: Snapshot,
+    config: AdmissionConfig,
+    handle: Arc<EngineHandle>,
+    debounce: Duration,
+) -> Result<(), WatchError> {
+    let (stores, mut events) = reflectors(&client);
+    let changed = Arc::new(Notify::new());
+    let pump = {
+        let changed = changed.clone();
+        tokio::spawn(async move {
+            while let Some(ev) = events.next().await {
+                match ev {
+                    Ok(_) => changed.notify_one(),
+                    Err(e) => {
+                        tracing::warn!(target: "emrguard::watch", error = %e, "watch error; retrying with backoff")
+                    }
+                }
+            }
+        })
+    };
+    let result = async {
+        stores.wait_until_ready().await?;
+        loop {
+            let t = std::time::Instant::now();
+            let state = stores.state(&base, &config);
+            let summary = format!(
+                "{} EMR namespaces, {} roles, {} cluster roles, {} role bindings, {} cluster role bindings",
+                state.emr_namespaces.len(),
+                state.roles.len(),
+                state.cluster_roles.len(),
+                state.role_bindings.len(),
+                state.cluster_role_bindings.len()
+            );
+            handle.replace(Engine::new(config.clone(), state));
+            tracing::info!(target: "emrguard::watch", state = %summary, build_ms = t.elapsed().as_millis() as u64, "cluster state updated");
+            changed.notified().await;
+            // Let a burst (a Helm release, a namespace bootstrap) settle into one rebuild.
+            tokio::time::sleep(debounce).await;
+        }
+    }
+    .await;
+    pump.abort();
+    result
+}
+
+/// A client for the cluster emrguard runs in (its service account token), or the one
+/// `KUBECONFIG` / `~/.kube/config` names.
+pub async fn connect() -> Result<Client, String> {
+    Client::try_default().await.map_err(|e| e.to_string())
+}
+
+#[cfg(feature = "fake-api")]
+pub mod fake;
