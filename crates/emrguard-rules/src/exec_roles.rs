@@ -236,9 +236,9 @@ pub struct ExecutionRoles<'s> {
     roles: BTreeMap<String, ExecutionRole<'s>>,
     /// Trust analyses by role ARN ([`crate::trust::cached`]).
     pub(crate) trust: std::sync::OnceLock<HashMap<String, crate::trust::TrustAnalysis>>,
-    /// Principal ARN → which submitter actions it may call on some resource
-    /// ([`crate::submitters::candidates`]).
-    pub(crate) submitter_actions: std::sync::OnceLock<HashMap<String, Vec<&'static str>>>,
+    /// Principal ARN → which submitter actions it may call on some resource, and whether it is
+    /// exempt ([`crate::submitters::candidates`], [`crate::submitters::callers`]).
+    pub(crate) submitter_actions: std::sync::OnceLock<HashMap<String, (Vec<&'static str>, bool)>>,
 }
 
 /// `true` for the EMR service-linked role and other service-linked roles.

@@ -97,49 +97,45 @@ impl<'a, 's> Context<'a, 's> {
             .get_or_init(|| exec_roles::ExecutionRoles::build(self.index, self.iam()))
     }
 
-    /// Builds the shared analyses `rules` read before they run, each with the whole thread
-    /// pool. Left to the first rule that asks, the analysis would be built by one thread while
-    /// the others, inside rules that need it too, wait on its lock instead of helping.
+    /// Builds the shared analyses `rules` read before they run, one after the other, each with
+    /// the whole thread pool.
+    ///
+    /// Two reasons. Speed: left to the first rule that asks, an analysis is built by one thread
+    /// while the others, inside rules that need it too, wait on its lock instead of helping.
+    /// Safety: an analysis built with `par_iter` inside a rule lets the building thread, while it
+    /// waits for its sub-tasks, pick up another queued rule that asks for the same analysis:
+    /// a re-entrant `OnceLock` initialisation, which deadlocks. Built here, one at a time, the
+    /// only queued jobs are the analysis's own sub-tasks; the order puts each analysis after
+    /// those it reads.
     fn prepare(&self, rules: &[&'static dyn Rule]) {
         let iam = rules.iter().any(|r| uses_iam(r.meta().id));
         let rbac = rules.iter().any(|r| uses_rbac(r.meta().id));
-        rayon::join(
-            || {
-                if iam {
-                    let exec = self.execution_roles();
-                    rayon::join(
-                        || {
-                            // The execution roles' risk classes (computed on first use).
-                            let iam = self.iam();
-                            let roles: Vec<_> = exec.with_roles().collect();
-                            roles.par_iter().for_each(|(_, role)| {
-                                if let Some(p) = iam.role(&role.arn) {
-                                    p.report();
-                                }
-                            });
-                        },
-                        || {
-                            rayon::join(
-                                || trust::cached(self, ""),
-                                || submitters::candidates(self, &[]),
-                            )
-                        },
-                    );
+        if iam {
+            let view = self.iam();
+            let exec = self.execution_roles();
+            // The execution roles' risk classes (each computed on first use, no inner
+            // parallelism, so any thread may compute any of them).
+            let roles: Vec<_> = exec.with_roles().collect();
+            roles.par_iter().for_each(|(_, role)| {
+                if let Some(p) = view.role(&role.arn) {
+                    p.report();
                 }
-            },
-            || {
-                if rbac {
-                    rbac_support::Submitters::of(self);
-                }
-            },
-        );
+            });
+            submitters::candidates(self, &[]);
+            trust::cached(self, "");
+        }
+        if rbac {
+            self.rbac();
+            rbac_support::Submitters::of(self);
+        }
     }
 }
 
 /// Rules that read the IAM analyses ([`Context::iam`], execution roles, trust analyses,
-/// submitter candidates). A test checks every rule's source against this list.
+/// submitter candidates), directly or through a helper module. A test checks every rule's
+/// source (and the helpers it names) against this list.
 fn uses_iam(id: &str) -> bool {
-    id.starts_with("IAM") || matches!(id, "TEN001" | "NODE010" | "POD010")
+    id.starts_with("IAM") || matches!(id, "TEN001" | "NODE010" | "POD004" | "POD005" | "POD010")
 }
 
 /// Rules that read [`Context::rbac`] (checked like [`uses_iam`]).
@@ -219,16 +215,83 @@ pub fn run(rules: &[&'static dyn Rule], cx: &Context<'_, '_>) -> Vec<Finding> {
 mod tests {
     use super::*;
 
-    /// `prepare` builds what each rule reads: a rule whose source reaches an analysis must be
-    /// in the matching list (a missing entry costs only speed, but silently).
+    /// `prepare` builds what each rule reads: a rule whose source reaches an analysis, directly
+    /// or through a helper module (transitively), must be in the matching list. A missing entry
+    /// would let the analysis be built inside the rules' parallel loop (see `prepare`).
+    /// A source file without its comment lines (doc comments name analyses they do not call).
+    fn code(p: &std::path::Path) -> String {
+        std::fs::read_to_string(p)
+            .unwrap()
+            .lines()
+            .filter(|l| !l.trim_start().starts_with("//"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
     #[test]
     fn engine_use_lists_match_the_rule_sources() {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/rules");
+        use std::collections::BTreeMap;
+        let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let iam_markers = [
+            "cx.iam()",
+            "execution_roles()",
+            "candidates(",
+            "trust::cached",
+        ];
+        let rbac_markers = ["cx.rbac()", "Submitters::of"];
+        // Helper modules (everything but the rules) by file stem.
+        let mut helpers: BTreeMap<String, String> = BTreeMap::new();
+        let mut dirs = vec![src.clone()];
+        while let Some(d) = dirs.pop() {
+            for e in std::fs::read_dir(&d).unwrap() {
+                let p = e.unwrap().path();
+                if p.is_dir() {
+                    if p.file_name().unwrap() != "rules" {
+                        dirs.push(p);
+                    }
+                } else if p.extension().is_some_and(|x| x == "rs") {
+                    let stem = p.file_stem().unwrap().to_string_lossy().into_owned();
+                    if stem != "lib" && stem != "mod" {
+                        helpers.insert(stem, code(&p));
+                    }
+                }
+            }
+        }
+        // Which helpers reach each kind of analysis, transitively. rbac_support's own IAM use
+        // is inside `Submitters::of`, which the RBAC step of `prepare` builds; `analysis`
+        // defines the views (naming its types builds nothing).
+        let reach = |markers: &[&str], skip: &[&str]| {
+            let mut set: Vec<String> = helpers
+                .iter()
+                .filter(|(k, v)| {
+                    !skip.contains(&k.as_str()) && markers.iter().any(|m| v.contains(m))
+                })
+                .map(|(k, _)| k.clone())
+                .collect();
+            loop {
+                let more: Vec<String> = helpers
+                    .iter()
+                    .filter(|(k, v)| {
+                        !skip.contains(&k.as_str())
+                            && !set.contains(k)
+                            && set.iter().any(|s| v.contains(&format!("{s}::")))
+                    })
+                    .map(|(k, _)| k.clone())
+                    .collect();
+                if more.is_empty() {
+                    return set;
+                }
+                set.extend(more);
+            }
+        };
+        let iam_helpers = reach(&iam_markers, &["rbac_support", "analysis"]);
+        let rbac_helpers = reach(&rbac_markers, &["analysis"]);
+        assert!(iam_helpers.contains(&"creds".to_owned()), "{iam_helpers:?}");
         let mut checked = 0;
         for r in registry() {
             let id = r.meta().id;
             let prefix = format!("{}_", id.to_ascii_lowercase());
-            let file = std::fs::read_dir(&dir)
+            let file = std::fs::read_dir(src.join("rules"))
                 .unwrap()
                 .map(|e| e.unwrap().path())
                 .find(|p| {
@@ -237,13 +300,10 @@ mod tests {
                         .is_some_and(|n| n.starts_with(&prefix))
                 })
                 .unwrap_or_else(|| panic!("no source file for {id}"));
-            let src = std::fs::read_to_string(&file).unwrap();
-            let reads_iam = ["cx.iam()", "execution_roles()", "submitters::", "trust::"]
-                .iter()
-                .any(|k| src.contains(k));
-            let reads_rbac = ["cx.rbac()", "rbac_support"]
-                .iter()
-                .any(|k| src.contains(k));
+            let text = code(&file);
+            let names = |set: &[String]| set.iter().any(|h| text.contains(&format!("{h}::")));
+            let reads_iam = iam_markers.iter().any(|k| text.contains(k)) || names(&iam_helpers);
+            let reads_rbac = rbac_markers.iter().any(|k| text.contains(k)) || names(&rbac_helpers);
             assert!(
                 !reads_iam || uses_iam(id),
                 "{id} reads the IAM analyses: add it to uses_iam"

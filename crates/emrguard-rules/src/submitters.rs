@@ -58,6 +58,21 @@ pub fn candidates<'v>(
     cx: &'v Context<'_, '_>,
     actions: &[&str],
 ) -> Vec<(&'v str, &'v PrincipalIam)> {
+    holders(cx, actions, false)
+}
+
+/// [`candidates`] with the exempt principals (administrators, declared or not) too, but never
+/// service-linked roles: who may call the actions at all. TEN001 needs them: a role only an
+/// administrator may start jobs with is still usable in the namespace.
+pub fn callers<'v>(cx: &'v Context<'_, '_>, actions: &[&str]) -> Vec<(&'v str, &'v PrincipalIam)> {
+    holders(cx, actions, true)
+}
+
+fn holders<'v>(
+    cx: &'v Context<'_, '_>,
+    actions: &[&str],
+    with_exempt: bool,
+) -> Vec<(&'v str, &'v PrincipalIam)> {
     let map = cx.execution_roles().submitter_actions.get_or_init(|| {
         use rayon::prelude::*;
         let principals = cx.iam().principals();
@@ -81,7 +96,7 @@ pub fn candidates<'v>(
                     let key = std::sync::Arc::as_ptr(&a.policy) as usize;
                     b | memo.get(&key).copied().unwrap_or(0)
                 });
-                if bits == 0 || is_exempt(cx, arn, p) {
+                if bits == 0 || is_service_linked(arn) {
                     return None;
                 }
                 let held: Vec<&'static str> = SUBMITTER_ACTIONS
@@ -90,13 +105,15 @@ pub fn candidates<'v>(
                     .filter(|(i, _)| bits & (1 << i) != 0)
                     .map(|(_, a)| *a)
                     .collect();
-                Some(((*arn).to_owned(), held))
+                Some(((*arn).to_owned(), (held, is_exempt(cx, arn, p))))
             })
             .collect()
     });
     let mut out: Vec<(&str, &PrincipalIam)> = map
         .iter()
-        .filter(|(_, held)| held.iter().any(|h| actions.contains(h)))
+        .filter(|(_, (held, exempt))| {
+            (with_exempt || !exempt) && held.iter().any(|h| actions.contains(h))
+        })
         .filter_map(|(arn, _)| cx.iam().principal(arn).map(|p| (arn.as_str(), p)))
         .collect();
     out.sort_by(|a, b| a.0.cmp(b.0));

@@ -134,10 +134,10 @@ impl Rule for MixedPrivilegeExecutionRoles {
         let iam = cx.iam();
         let exec_roles = cx.execution_roles();
         let mut out = Vec::new();
-        // The submitter analysis shared with the IAM rules: principals with an Allow statement
-        // that may name StartJobRun, neither service-linked, unconditional administrators
-        // (entitled to every role) nor declared administrators.
-        let starters = crate::submitters::candidates(cx, &[crate::submitters::START_JOB_RUN]);
+        // Principals with an Allow statement that may name StartJobRun (not service-linked),
+        // from the analysis shared with the submitter rules; administrators included: a role
+        // only they may start jobs with is still usable in the namespace.
+        let starters = crate::submitters::callers(cx, &[crate::submitters::START_JOB_RUN]);
         for ns in index.emr_namespaces() {
             let vcs: Vec<&Located<VirtualCluster>> = index.virtual_clusters_on(ns);
             let vc_ids: BTreeSet<&str> = vcs.iter().map(|v| v.id.as_str()).collect();
