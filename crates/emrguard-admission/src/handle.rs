@@ -13,6 +13,9 @@ pub struct EngineHandle {
     ready: AtomicBool,
     updates: AtomicU64,
     updated_unix: AtomicU64,
+    watch_events: AtomicU64,
+    watch_errors: AtomicU64,
+    watch_event_unix: AtomicU64,
 }
 
 impl EngineHandle {
@@ -23,7 +26,10 @@ impl EngineHandle {
             current: RwLock::new(Arc::new(engine)),
             ready: AtomicBool::new(ready),
             updates: AtomicU64::new(0),
-            updated_unix: AtomicU64::new(unix_now()),
+            updated_unix: AtomicU64::new(if ready { unix_now() } else { 0 }),
+            watch_events: AtomicU64::new(0),
+            watch_errors: AtomicU64::new(0),
+            watch_event_unix: AtomicU64::new(0),
         }
     }
 
@@ -50,6 +56,17 @@ impl EngineHandle {
 
     pub fn is_ready(&self) -> bool {
         self.ready.load(Ordering::Acquire)
+    }
+
+    /// One watch event applied to the reflectors.
+    pub fn watch_event(&self) {
+        self.watch_events.fetch_add(1, Ordering::Relaxed);
+        self.watch_event_unix.store(unix_now(), Ordering::Relaxed);
+    }
+
+    /// One watch error (retried with backoff) or failed rebuild.
+    pub fn watch_error(&self) {
+        self.watch_errors.fetch_add(1, Ordering::Relaxed);
     }
 
     /// State updates since start.

@@ -134,13 +134,13 @@ where
 {
     let (reader, writer) = reflector::store::<K>();
     let kind = <K as k8s_openapi::Resource>::KIND;
-    let stream = reflector::reflector(
-        writer,
-        watcher(Api::<K>::all(client.clone()), watcher::Config::default()),
-    )
-    .default_backoff()
-    .map(move |ev| ev.map(|_| kind).map_err(|e| format!("{kind}: {e}")))
-    .boxed();
+    // managedFields are most of an RBAC object's bytes and nothing reads them.
+    let objects = watcher(Api::<K>::all(client.clone()), watcher::Config::default())
+        .modify(|o| o.managed_fields_mut().clear());
+    let stream = reflector::reflector(writer, objects)
+        .default_backoff()
+        .map(move |ev| ev.map(|_| kind).map_err(|e| format!("{kind}: {e}")))
+        .boxed();
     (reader, stream)
 }
 
@@ -167,8 +167,19 @@ pub fn reflectors(
     (stores, futures::stream::select_all([s1, s2, s3, s4, s5]))
 }
 
-/// Watch the cluster and keep `handle`'s engine current until the task is dropped. `base`:
-/// the snapshot's AWS side (may be empty). Returns only if a reflector stops for good.
+/// Aborts the task when dropped: the event pump lives exactly as long as [`run`].
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Watch the cluster and keep `handle`'s engine current until the returned future is dropped.
+/// `base`: the snapshot's AWS side (may be empty). Watch errors are retried with backoff
+/// (logged, and counted in `emrguard_admission_watch_errors_total`) while the last state keeps
+/// serving. Returns only if a reflector's store is dropped before its first list.
 pub async fn run(
     client: Client,
     base: Snapshot,
@@ -178,24 +189,33 @@ pub async fn run(
 ) -> Result<(), WatchError> {
     let (stores, mut events) = reflectors(&client);
     let changed = Arc::new(Notify::new());
-    let pump = {
+    let _pump = {
         let changed = changed.clone();
-        tokio::spawn(async move {
+        let handle = handle.clone();
+        AbortOnDrop(tokio::spawn(async move {
             while let Some(ev) = events.next().await {
                 match ev {
-                    Ok(_) => changed.notify_one(),
+                    Ok(_) => {
+                        handle.watch_event();
+                        changed.notify_one();
+                    }
                     Err(e) => {
-                        tracing::warn!(target: "emrguard::watch", error = %e, "watch error; retrying with backoff")
+                        handle.watch_error();
+                        tracing::warn!(target: "emrguard::watch", error = %e, "watch error; retrying with backoff");
                     }
                 }
             }
-        })
+        }))
     };
-    let result = async {
-        stores.wait_until_ready().await?;
-        loop {
-            let t = std::time::Instant::now();
-            let state = stores.state(&base, &config);
+    stores.wait_until_ready().await?;
+    let base = Arc::new(base);
+    loop {
+        let t = std::time::Instant::now();
+        // Cloning every object and building the RBAC graph takes a while on a large cluster:
+        // off the runtime's workers, which decide reviews.
+        let (stores2, base2, config2) = (stores.clone(), base.clone(), config.clone());
+        let built = tokio::task::spawn_blocking(move || {
+            let state = stores2.state(&base2, &config2);
             let summary = format!(
                 "{} EMR namespaces, {} roles, {} cluster roles, {} role bindings, {} cluster role bindings",
                 state.emr_namespaces.len(),
@@ -204,16 +224,24 @@ pub async fn run(
                 state.role_bindings.len(),
                 state.cluster_role_bindings.len()
             );
-            handle.replace(Engine::new(config.clone(), state));
-            tracing::info!(target: "emrguard::watch", state = %summary, build_ms = t.elapsed().as_millis() as u64, "cluster state updated");
-            changed.notified().await;
-            // Let a burst (a Helm release, a namespace bootstrap) settle into one rebuild.
-            tokio::time::sleep(debounce).await;
+            (Engine::new(config2, state), summary)
+        })
+        .await;
+        match built {
+            Ok((engine, summary)) => {
+                handle.replace(engine);
+                tracing::info!(target: "emrguard::watch", state = %summary, build_ms = t.elapsed().as_millis() as u64, "cluster state updated");
+            }
+            Err(e) => {
+                handle.watch_error();
+                tracing::error!(target: "emrguard::watch", error = %e, "building the cluster state failed; keeping the previous one");
+            }
         }
+        changed.notified().await;
+        // A fixed delay after the first change: a burst (a Helm release, a namespace
+        // bootstrap) becomes one rebuild.
+        tokio::time::sleep(debounce).await;
     }
-    .await;
-    pump.abort();
-    result
 }
 
 /// A client for the cluster emrguard runs in (its service account token), or the one

@@ -149,8 +149,9 @@ pub fn run(args: ServeArgs) -> ExitCode {
         }
     };
     let namespaces: Vec<String> = state.emr_namespaces.iter().cloned().collect();
-    // With --watch the snapshot's state serves (fail closed on what it lacks) until the first
-    // full list replaces it; /readyz keeps the pod out of the Service until then.
+    // With --watch the snapshot's state (often just the configuration) answers until the first
+    // full list replaces it: it does not know the cluster's EMR namespaces yet, so /readyz
+    // keeps the pod out of the Service until then.
     let handle = Arc::new(EngineHandle::new(
         Engine::new(cfg.clone(), state),
         !args.watch,
