@@ -116,3 +116,29 @@ fn every_rule_is_documented() {
         }
     }
 }
+
+/// Declared administrators are not job submitters (`candidates`), but they still call
+/// StartJobRun (`callers`): TEN001 reads the latter, so a role only an administrator may start
+/// jobs with still counts as usable in the namespace.
+#[test]
+fn declared_administrators_are_callers_not_candidates() {
+    use emrguard_rules::submitters::{callers, candidates, START_JOB_RUN};
+    let dir = fixture("TEN001", "trigger");
+    let loaded = emrguard_load::load_paths(std::slice::from_ref(&dir));
+    let index = EstateIndex::build(&loaded.snapshot);
+    let admin = "arn:aws:iam::111122223333:role/spark-submitter-shared";
+    let mut config = Config::default();
+    config.administrators.iam_arns = vec![admin.to_owned()];
+    let cx = Context::new(&index, &config);
+    let cand: Vec<&str> = candidates(&cx, &[START_JOB_RUN])
+        .into_iter()
+        .map(|(a, _)| a)
+        .collect();
+    let call: Vec<&str> = callers(&cx, &[START_JOB_RUN])
+        .into_iter()
+        .map(|(a, _)| a)
+        .collect();
+    assert!(!cand.contains(&admin), "{cand:?}");
+    assert!(call.contains(&admin), "{call:?}");
+    assert!(call.contains(&"arn:aws:iam::111122223333:role/spark-submitter-team-a"));
+}
