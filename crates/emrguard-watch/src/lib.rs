@@ -42,56 +42,35 @@ pub struct Stores {
     pub cluster_role_bindings: Store<ClusterRoleBinding>,
 }
 
-/// The file name the live objects' locations carry.
+/// Live objects have no file: their location names the API path instead, prefixed with this
+/// (the JSON pointer is the whole object).
 pub const LIVE: &str = "<live cluster>";
 
-fn located<K: Resource<DynamicType = ()> + Clone>(obj: &Arc<K>, file: &Arc<str>) -> Located<K> {
+fn located<K: Resource<DynamicType = ()> + Clone>(obj: &Arc<K>) -> Located<K> {
     let url = K::url_path(&(), obj.namespace().as_deref());
-    let pointer = format!("{url}/{}", obj.name_any());
-    Located::new(K::clone(obj), SourceLoc::new(file.clone(), pointer, None))
+    let file = format!("{LIVE}{url}/{}", obj.name_any());
+    Located::new(K::clone(obj), SourceLoc::new(file, "", None))
+}
+
+fn all<K: Resource<DynamicType = ()> + Clone>(store: &Store<K>) -> Vec<Located<K>> {
+    store.state().iter().map(located).collect()
 }
 
 impl Stores {
     /// The admission state: `base`'s AWS side (virtual clusters) with the stores' objects in
     /// place of its Kubernetes ones.
     pub fn state(&self, base: &Snapshot, config: &AdmissionConfig) -> ClusterState {
-        let file: Arc<str> = Arc::from(LIVE);
         let mut snap = Snapshot {
             virtual_clusters: base.virtual_clusters.clone(),
             clusters: base.clusters.clone(),
             ..Snapshot::default()
         };
         let k = &mut snap.k8s;
-        k.namespaces = self
-            .namespaces
-            .state()
-            .iter()
-            .map(|o| located(o, &file))
-            .collect();
-        k.roles = self
-            .roles
-            .state()
-            .iter()
-            .map(|o| located(o, &file))
-            .collect();
-        k.cluster_roles = self
-            .cluster_roles
-            .state()
-            .iter()
-            .map(|o| located(o, &file))
-            .collect();
-        k.role_bindings = self
-            .role_bindings
-            .state()
-            .iter()
-            .map(|o| located(o, &file))
-            .collect();
-        k.cluster_role_bindings = self
-            .cluster_role_bindings
-            .state()
-            .iter()
-            .map(|o| located(o, &file))
-            .collect();
+        k.namespaces = all(&self.namespaces);
+        k.roles = all(&self.roles);
+        k.cluster_roles = all(&self.cluster_roles);
+        k.role_bindings = all(&self.role_bindings);
+        k.cluster_role_bindings = all(&self.cluster_role_bindings);
         ClusterState::from_snapshot(&snap, config)
     }
 

@@ -94,10 +94,10 @@ async fn the_engine_follows_the_watched_cluster() {
     );
     assert!(!st.emr_namespaces.contains("web"));
     assert_eq!(st.cluster_roles.len(), 1);
-    assert!(st.cluster_roles[0]
-        .loc
-        .pointer
-        .ends_with("/clusterroles/pod-exec"));
+    assert_eq!(
+        &*st.cluster_roles[0].loc.file,
+        "<live cluster>/apis/rbac.authorization.k8s.io/v1/clusterroles/pod-exec"
+    );
 
     // A grant of exec in the EMR namespace: denied, by the listed ClusterRole's rules.
     let (allowed, msg) = decide(&handle, &binding_review("spark-a", "pod-exec"));
