@@ -31,8 +31,8 @@ pub struct ServeArgs {
     /// against the live state; `/readyz` answers 503 until the first full list.
     #[arg(long)]
     watch: bool,
-    /// With `--watch`: quiet period after a change before the state is rebuilt (a burst of
-    /// changes becomes one rebuild).
+    /// With `--watch`: delay between the first change of a burst and the rebuild of the state
+    /// (the whole burst becomes one rebuild).
     #[arg(long, value_name = "MS", default_value_t = 500)]
     watch_debounce_ms: u64,
     /// Address to listen on.
