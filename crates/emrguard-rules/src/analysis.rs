@@ -27,6 +27,14 @@ impl PrincipalIam {
     pub fn report(&self) -> &RiskReport {
         self.report.get_or_init(|| analyze(&self.policies))
     }
+
+    /// Administrator, even only under conditions: IAM001 reports it, and the narrower
+    /// least-privilege rules would only repeat it.
+    pub fn is_administrator(&self) -> bool {
+        self.report()
+            .get(emrguard_iam::RiskClass::Administrator)
+            .is_some()
+    }
 }
 
 /// Every role and user of the snapshot through the IAM engine.

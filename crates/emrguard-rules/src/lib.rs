@@ -97,6 +97,26 @@ impl<'a, 's> Context<'a, 's> {
             .get_or_init(|| exec_roles::ExecutionRoles::build(self.index, self.iam()))
     }
 
+    /// Execution roles of the snapshot, with their IAM analysis, that are not administrators
+    /// ([`analysis::PrincipalIam::is_administrator`]).
+    pub fn non_admin_execution_roles(
+        &self,
+    ) -> impl Iterator<
+        Item = (
+            &exec_roles::ExecutionRole<'s>,
+            &'s emrguard_model::Located<emrguard_model::aws::iam::Role>,
+            &analysis::PrincipalIam,
+        ),
+    > + '_ {
+        let iam = self.iam();
+        self.execution_roles()
+            .with_roles()
+            .filter_map(move |(er, role)| {
+                let p = iam.role(&role.arn)?;
+                (!p.is_administrator()).then_some((er, role, p))
+            })
+    }
+
     /// Builds the shared analyses `rules` read before they run, one after the other, each with
     /// the whole thread pool.
     ///

@@ -44,13 +44,7 @@ impl Rule for ExecRolePrivilegeEscalation {
 
     fn check(&self, cx: &Context<'_, '_>) -> Vec<Finding> {
         let mut out = Vec::new();
-        for (er, role) in cx.execution_roles().with_roles() {
-            let Some(p) = cx.iam().role(&role.arn) else {
-                continue;
-            };
-            if p.report().get(RiskClass::Administrator).is_some() {
-                continue;
-            }
+        for (er, role, p) in cx.non_admin_execution_roles() {
             let Some(risk) = p.report().get(RiskClass::PrivilegeEscalation) else {
                 continue;
             };

@@ -1,6 +1,6 @@
 use crate::iam_evidence::{grant_step, policy_location, role_ref};
 use crate::{declare_rule, Context, Rule, RuleMeta};
-use emrguard_iam::{data_access_to_all_buckets, RiskClass};
+use emrguard_iam::data_access_to_all_buckets;
 use emrguard_model::Finding;
 
 declare_rule! {
@@ -40,13 +40,7 @@ impl Rule for ExecRoleAllBuckets {
 
     fn check(&self, cx: &Context<'_, '_>) -> Vec<Finding> {
         let mut out = Vec::new();
-        for (er, role) in cx.execution_roles().with_roles() {
-            let Some(p) = cx.iam().role(&role.arn) else {
-                continue;
-            };
-            if p.report().get(RiskClass::Administrator).is_some() {
-                continue;
-            }
+        for (er, role, p) in cx.non_admin_execution_roles() {
             let access = data_access_to_all_buckets(&p.policies);
             if !access.any() {
                 continue;

@@ -1,6 +1,6 @@
 use crate::iam_evidence::{grant_step, policy_location, role_ref};
 use crate::{declare_rule, Context, Rule, RuleMeta};
-use emrguard_iam::{data_access_to_all_tables, DataAccess, RiskClass};
+use emrguard_iam::{data_access_to_all_tables, DataAccess};
 use emrguard_model::{Finding, Severity};
 
 declare_rule! {
@@ -62,13 +62,7 @@ impl Rule for ExecRoleAllTables {
 
     fn check(&self, cx: &Context<'_, '_>) -> Vec<Finding> {
         let mut out = Vec::new();
-        for (er, role) in cx.execution_roles().with_roles() {
-            let Some(p) = cx.iam().role(&role.arn) else {
-                continue;
-            };
-            if p.report().get(RiskClass::Administrator).is_some() {
-                continue;
-            }
+        for (er, role, p) in cx.non_admin_execution_roles() {
             let t = data_access_to_all_tables(&p.policies);
             let parts: Vec<String> = [
                 describe("Glue table", &t.glue),

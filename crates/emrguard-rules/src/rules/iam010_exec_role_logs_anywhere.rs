@@ -1,7 +1,7 @@
 use crate::iam_evidence::{evidence_step, policy_location, role_ref};
 use crate::util::join_words;
 use crate::{declare_rule, Context, Rule, RuleMeta};
-use emrguard_iam::{decide, Decision, RiskClass};
+use emrguard_iam::{decide, Decision};
 use emrguard_model::aws::emr::MonitoringConfiguration;
 use emrguard_model::aws::iam::{arn_account, Role};
 use emrguard_model::index::Workload;
@@ -326,7 +326,7 @@ impl Rule for ExecRoleLogsAnywhere {
             let Some(p) = cx.iam().role(&arn) else {
                 continue;
             };
-            if p.report().get(RiskClass::Administrator).is_some() {
+            if p.is_administrator() {
                 continue;
             }
             let Some(first) = uses.first() else {
