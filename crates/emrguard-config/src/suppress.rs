@@ -6,7 +6,10 @@
 //! - `resource` / `subject`: glob patterns (`*` any run of characters, `/` included; `?` one
 //!   character) tried against the ARN, `Kind/namespace/name` (namespaced objects) or
 //!   `Kind/name` (others), and, for subjects, the IAM principals mapped onto them;
-//! - `namespace`: a glob on the finding's EMR namespace (or its resource's namespace).
+//! - `namespace`: a glob on the finding's EMR namespace (or its resource's namespace). A
+//!   finding about one cause that reaches several EMR namespaces (`namespaces`, e.g. a
+//!   ClusterRoleBinding) matches only when the glob matches every one of them: accepting the
+//!   exposure in `team-a` must not hide it in `team-b`.
 //!
 //! An annotation covers only findings about the annotated object: it is their resource, their
 //! subject, or a step of their evidence path.
@@ -227,8 +230,12 @@ impl Active {
             }
         }
         if let Some(p) = &self.namespace {
-            let ns = f.namespace.as_deref().or(f.resource.namespace.as_deref());
-            if !ns.is_some_and(|ns| glob_match(p, ns)) {
+            if f.namespaces.is_empty() {
+                let ns = f.namespace.as_deref().or(f.resource.namespace.as_deref());
+                if !ns.is_some_and(|ns| glob_match(p, ns)) {
+                    return false;
+                }
+            } else if !f.namespaces.iter().all(|ns| glob_match(p, ns)) {
                 return false;
             }
         }
@@ -354,6 +361,7 @@ pub fn apply(findings: &mut [Finding], sups: &[Active], today: Date) -> Outcome 
 mod tests {
     #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
     use super::*;
+    use emrguard_model::Kind;
     use emrguard_model::{Practice, Severity};
 
     #[test]
@@ -383,7 +391,7 @@ mod tests {
             Practice::Rbac,
             Severity::High,
             "t",
-            Ref::k8s("RoleBinding", Some("team-a"), "spark-edit"),
+            Ref::k8s(Kind::RoleBinding, Some("team-a"), "spark-edit"),
         )
         .namespace(Some("team-a"))
         .subject(Subject {
@@ -439,6 +447,18 @@ mod tests {
     }
 
     #[test]
+    fn namespace_globs_must_cover_every_namespace_of_a_finding() {
+        let mut f = finding();
+        f.namespace = None;
+        f.namespaces = vec!["team-a".into(), "team-b".into()];
+        let mut s = sup("RBAC001");
+        s.namespace = Some("team-a".into());
+        assert!(!s.matches(&f), "team-a must not hide team-b");
+        s.namespace = Some("team-*".into());
+        assert!(s.matches(&f));
+    }
+
+    #[test]
     fn annotations() {
         let v = parse_annotation(
             "RBAC001: CI deploys from here\nRBAC002, rbac: legacy (expires 2030-01-31)\nbad\nX:",
@@ -455,20 +475,21 @@ mod tests {
         assert!(v[3].is_err());
 
         let f = finding();
-        let obj = Ref::k8s("RoleBinding", Some("team-a"), "spark-edit");
+        let obj = Ref::k8s(Kind::RoleBinding, Some("team-a"), "spark-edit");
         let s = Active::from_annotation(obj, "rbac.json", Some(4), "RBAC001", a);
         assert!(s.matches(&f));
         let mut via = finding();
-        via.resource = Ref::new("Group", "spark-submitters");
-        via.path =
-            vec![emrguard_model::PathStep::new("RoleBinding", "spark-edit")
-                .namespace(Some("team-a"))];
-        let obj = Ref::k8s("RoleBinding", Some("team-a"), "spark-edit");
+        via.resource = Ref::new(Kind::Group, "spark-submitters");
+        via.path = vec![
+            emrguard_model::PathStep::new(Kind::RoleBinding, "spark-edit")
+                .namespace(Some("team-a")),
+        ];
+        let obj = Ref::k8s(Kind::RoleBinding, Some("team-a"), "spark-edit");
         assert!(Active::from_annotation(obj, "rbac.json", None, "rbac", a).matches(&via));
         via.path.clear();
-        let obj = Ref::k8s("RoleBinding", Some("team-a"), "spark-edit");
+        let obj = Ref::k8s(Kind::RoleBinding, Some("team-a"), "spark-edit");
         assert!(!Active::from_annotation(obj, "rbac.json", None, "rbac", a).matches(&via));
-        let other = Ref::k8s("RoleBinding", Some("team-b"), "spark-edit");
+        let other = Ref::k8s(Kind::RoleBinding, Some("team-b"), "spark-edit");
         let s = Active::from_annotation(other, "rbac.json", Some(4), "RBAC001", a);
         assert!(!s.matches(&f));
         assert!(s

@@ -1,5 +1,6 @@
 //! Findings as the JSON contract (`findings.schema.json`) defines them.
 
+use crate::kind::Kind;
 use crate::source::SourceLoc;
 use crate::vocab::{Capability, Practice, Severity};
 use serde::{Deserialize, Serialize};
@@ -18,7 +19,7 @@ pub struct Ref {
 }
 
 impl Ref {
-    pub fn new(kind: impl Into<String>, name: impl Into<String>) -> Self {
+    pub fn new(kind: Kind, name: impl Into<String>) -> Self {
         Ref {
             kind: kind.into(),
             name: name.into(),
@@ -26,7 +27,7 @@ impl Ref {
             arn: None,
         }
     }
-    pub fn k8s(kind: impl Into<String>, namespace: Option<&str>, name: impl Into<String>) -> Self {
+    pub fn k8s(kind: Kind, namespace: Option<&str>, name: impl Into<String>) -> Self {
         Ref {
             kind: kind.into(),
             name: name.into(),
@@ -34,7 +35,7 @@ impl Ref {
             arn: None,
         }
     }
-    pub fn aws(kind: impl Into<String>, name: impl Into<String>, arn: Option<&str>) -> Self {
+    pub fn aws(kind: Kind, name: impl Into<String>, arn: Option<&str>) -> Self {
         Ref {
             kind: kind.into(),
             name: name.into(),
@@ -70,6 +71,27 @@ pub struct Subject {
 }
 
 impl Subject {
+    /// A Kubernetes subject (User, Group, ServiceAccount) or an IAM principal.
+    pub fn new(kind: Kind, name: impl Into<String>) -> Self {
+        Subject {
+            kind: kind.into(),
+            name: name.into(),
+            namespace: None,
+            arn: None,
+            iam_principals: Vec::new(),
+        }
+    }
+
+    /// The subject as a [`Ref`] (for a finding's `resource`).
+    pub fn to_ref(&self) -> Ref {
+        Ref {
+            kind: self.kind.clone(),
+            name: self.name.clone(),
+            namespace: self.namespace.clone(),
+            arn: self.arn.clone(),
+        }
+    }
+
     pub fn key(&self) -> String {
         match &self.arn {
             Some(arn) => arn.clone(),
@@ -83,7 +105,9 @@ impl Subject {
     }
 }
 
-/// One step of an evidence chain.
+/// One step of an evidence chain. A step with `one_of` is a fork: any one of its alternatives
+/// (roles a submitter may pass, IAM principals mapped to a group, namespaces a grant reaches)
+/// leads to the next step; `kind`/`name` then describe the set (`IamRole`, "4 execution roles").
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct PathStep {
     pub kind: String,
@@ -94,16 +118,19 @@ pub struct PathStep {
     pub arn: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub one_of: Vec<PathStep>,
 }
 
 impl PathStep {
-    pub fn new(kind: impl Into<String>, name: impl Into<String>) -> Self {
+    pub fn new(kind: Kind, name: impl Into<String>) -> Self {
         PathStep {
             kind: kind.into(),
             name: name.into(),
             namespace: None,
             arn: None,
             detail: None,
+            one_of: Vec::new(),
         }
     }
     pub fn from_ref(r: &Ref) -> Self {
@@ -113,6 +140,27 @@ impl PathStep {
             namespace: r.namespace.clone(),
             arn: r.arn.clone(),
             detail: None,
+            one_of: Vec::new(),
+        }
+    }
+    /// A fork of `alternatives` (one step when there is just one). `kind` and `name` describe
+    /// the set, e.g. `(Kind::IamRole, "3 execution roles")`.
+    pub fn fork(kind: Kind, name: impl Into<String>, mut alternatives: Vec<PathStep>) -> Self {
+        if alternatives.len() == 1 {
+            if let Some(only) = alternatives.pop() {
+                return only;
+            }
+        }
+        let mut s = PathStep::new(kind, name);
+        s.one_of = alternatives;
+        s
+    }
+    /// Alternatives of a fork, or the step itself.
+    pub fn alternatives(&self) -> std::slice::Iter<'_, PathStep> {
+        if self.one_of.is_empty() {
+            std::slice::from_ref(self).iter()
+        } else {
+            self.one_of.iter()
         }
     }
     pub fn namespace(mut self, ns: Option<&str>) -> Self {
@@ -127,6 +175,29 @@ impl PathStep {
         self.detail = Some(detail.into());
         self
     }
+}
+
+/// One grant behind an RBAC finding: binding → role (→ the aggregated role holding the rule) →
+/// rule, and the EMR namespaces it gives the capability in.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct GrantRef {
+    /// RoleBinding, ClusterRoleBinding, AccessPolicyAssociation or SuperuserGroup.
+    pub binding: Ref,
+    pub role: Ref,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aggregated_from: Option<Ref>,
+    /// Index of the rule in its role (the `aggregated_from` role when set).
+    pub rule_index: usize,
+    pub rule: String,
+    /// The request of the capability the rule allows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allows: Option<String>,
+    /// The grant applies cluster-wide (every EMR namespace, and cluster-scoped requests).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub cluster_wide: bool,
+    /// The EMR namespaces it gives the capability in.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub namespaces: Vec<String>,
 }
 
 /// Where in the snapshot a finding's evidence lives.
@@ -169,12 +240,19 @@ pub struct Finding {
     pub subject: Option<Subject>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub namespace: Option<String>,
+    /// Every EMR namespace the finding holds in (sorted), for findings about one cause that
+    /// reaches several namespaces (a ClusterRoleBinding, a wildcard access scope).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub namespaces: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub virtual_cluster: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub capability: Option<Capability>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub path: Vec<PathStep>,
+    /// Every grant behind an RBAC finding, strongest first (`path` cites the first).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub grants: Vec<GrantRef>,
     pub remediation: String,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub locations: Vec<Location>,
@@ -202,14 +280,17 @@ impl Finding {
                 resource,
                 subject: None,
                 namespace: None,
+                namespaces: Vec::new(),
                 virtual_cluster: None,
                 capability: None,
                 path: Vec::new(),
+                grants: Vec::new(),
                 remediation: String::new(),
                 locations: Vec::new(),
                 suppressed: false,
             },
             discriminator: String::new(),
+            namespace_in_id: true,
         }
     }
 
@@ -231,6 +312,7 @@ impl Finding {
 pub struct FindingBuilder {
     f: Finding,
     discriminator: String,
+    namespace_in_id: bool,
 }
 
 impl FindingBuilder {
@@ -252,6 +334,23 @@ impl FindingBuilder {
     }
     pub fn namespace(mut self, ns: Option<&str>) -> Self {
         self.f.namespace = ns.map(str::to_owned);
+        self
+    }
+    /// The EMR namespaces one cause reaches. The id leaves namespaces out, so a new EMR
+    /// namespace changes the list, not the finding; `namespace` is set when there is exactly one.
+    pub fn namespaces(mut self, mut ns: Vec<String>) -> Self {
+        ns.sort();
+        ns.dedup();
+        self.f.namespace = match ns.as_slice() {
+            [one] => Some(one.clone()),
+            _ => None,
+        };
+        self.f.namespaces = ns;
+        self.namespace_in_id = false;
+        self
+    }
+    pub fn grants(mut self, g: Vec<GrantRef>) -> Self {
+        self.f.grants = g;
         self
     }
     pub fn virtual_cluster(mut self, vc: Option<&str>) -> Self {
@@ -295,7 +394,11 @@ impl FindingBuilder {
                 .as_ref()
                 .map(Subject::key)
                 .unwrap_or_default(),
-            self.f.namespace.as_deref().unwrap_or(""),
+            if self.namespace_in_id {
+                self.f.namespace.as_deref().unwrap_or("")
+            } else {
+                ""
+            },
             self.f.capability.map(Capability::slug).unwrap_or(""),
             &self.discriminator,
         ] {
@@ -320,7 +423,7 @@ mod tests {
             Practice::PodCredentials,
             Severity::High,
             "t",
-            Ref::k8s("DaemonSet", Some("kube-system"), "kube2iam"),
+            Ref::k8s(Kind::DaemonSet, Some("kube-system"), "kube2iam"),
         )
         .message("m")
         .discriminator(disc)
@@ -341,7 +444,7 @@ mod tests {
             Practice::Rbac,
             Severity::Low,
             "t",
-            Ref::new("k", "n"),
+            Ref::new(Kind::Namespace, "n"),
         )
         .location(&SourceLoc::new("a.json", "/items/0", Some(3)))
         .build();
@@ -350,7 +453,7 @@ mod tests {
             Practice::Rbac,
             Severity::Low,
             "t",
-            Ref::new("k", "n"),
+            Ref::new(Kind::Namespace, "n"),
         )
         .location(&SourceLoc::new("z.json", "/items/9", Some(30)))
         .build();

@@ -6,14 +6,16 @@ pub mod aws;
 pub mod finding;
 pub mod index;
 pub mod k8s;
+pub mod kind;
 pub mod node;
 pub mod release;
 pub mod snapshot;
 pub mod source;
 pub mod vocab;
 
-pub use finding::{Finding, FindingBuilder, Location, PathStep, Ref, Subject};
+pub use finding::{Finding, FindingBuilder, GrantRef, Location, PathStep, Ref, Subject};
 pub use index::EstateIndex;
+pub use kind::Kind;
 pub use snapshot::Snapshot;
 pub use source::{Located, SourceLoc};
 pub use vocab::{Capability, Practice, Severity};

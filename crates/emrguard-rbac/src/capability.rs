@@ -248,6 +248,9 @@ pub(crate) struct CapHit {
     pub(crate) scope: Scope,
     pub(crate) restricted: bool,
     pub(crate) why: &'static str,
+    /// The probe's place in the capability's list: 0 is its primary request (`create
+    /// pods/exec`), higher ones are weaker forms (`get pods/exec`). Evidence cites the lowest.
+    pub(crate) rank: u8,
 }
 
 /// The probes compiled against a graph's vocabulary: each is a list of concrete requests, so
@@ -259,6 +262,7 @@ pub(crate) struct CompiledProbes {
 struct CompiledProbe {
     scope: Scope,
     why: &'static str,
+    rank: u8,
     requests: Vec<CompiledRequest<'static>>,
     /// (verb, group, resource) for `resource/<any>` probes.
     any_sub: Vec<(&'static str, &'static str, &'static str)>,
@@ -271,7 +275,8 @@ impl CompiledProbes {
             .map(|(cap, probes)| {
                 let compiled = probes
                     .iter()
-                    .map(|p| {
+                    .enumerate()
+                    .map(|(rank, p)| {
                         let mut requests = Vec::new();
                         let mut any_sub = Vec::new();
                         for verb in p.verbs {
@@ -288,6 +293,7 @@ impl CompiledProbes {
                         CompiledProbe {
                             scope: p.scope,
                             why: p.why,
+                            rank: u8::try_from(rank).unwrap_or(u8::MAX),
                             requests,
                             any_sub,
                         }
@@ -322,14 +328,15 @@ impl CompiledProbes {
                         .iter()
                         .filter(|p| p.scope == scope)
                         .find(|p| matches(p))
-                        .map(|p| (scope, p.why))
+                        .map(|p| (scope, p.why, p.rank))
                 });
-            if let Some((scope, why)) = found {
+            if let Some((scope, why, rank)) = found {
                 hits.push(CapHit {
                     cap: *cap,
                     scope,
                     restricted: c.restricted(),
                     why,
+                    rank,
                 });
             }
         }

@@ -247,7 +247,7 @@ mod tests {
             is_exempt(&s("User", "system:serviceaccount:ci:deployer", None), &ex),
             Some(Reason::DeclaredAdmin(_))
         ));
-        let mut iam = s("IAMRole", "Admin", None);
+        let mut iam = s("IamRole", "Admin", None);
         iam.arn = Some("arn:aws:sts::111:assumed-role/Admin/bob".into());
         assert!(matches!(
             is_exempt(&iam, &ex),
@@ -263,7 +263,7 @@ mod tests {
             .iam_principals
             .push("arn:aws:iam::111:role/Other".into());
         assert_eq!(is_exempt(&mapped, &ex), None);
-        let mut slr = s("IAMRole", "AWSServiceRoleForAmazonEMRContainers", None);
+        let mut slr = s("IamRole", "AWSServiceRoleForAmazonEMRContainers", None);
         slr.arn = Some("arn:aws:iam::111:role/aws-service-role/emr-containers.amazonaws.com/AWSServiceRoleForAmazonEMRContainers".into());
         assert!(matches!(
             is_exempt(&slr, &Exemptions::default()),

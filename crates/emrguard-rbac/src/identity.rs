@@ -45,7 +45,48 @@ pub const EMR_SERVICE_LINKED_ROLE: &str = "AWSServiceRoleForAmazonEMRContainers"
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum AccessScope {
     Cluster,
+    /// Namespace names, each possibly with `*` wildcards ([`namespace_pattern_matches`]).
     Namespaces(Vec<String>),
+}
+
+impl AccessScope {
+    /// Whether the scope covers namespace `ns` (a cluster scope covers every namespace).
+    pub fn covers(&self, ns: &str) -> bool {
+        match self {
+            AccessScope::Cluster => true,
+            AccessScope::Namespaces(v) => v.iter().any(|p| namespace_pattern_matches(p, ns)),
+        }
+    }
+}
+
+/// Whether an access-scope namespace entry matches namespace `ns`. The EKS User Guide,
+/// "Associate access policies with access entries": "You can use wildcard characters for a
+/// namespace name. For example, if you want to scope an access policy to all namespaces that
+/// start with `dev-`, you can specify `dev-*`". EKS documents only `*`, and not where it may
+/// stand; emrguard lets `*` match any run of characters (also empty) anywhere in the entry, the
+/// reading that never misses a namespace the association may cover. Every other character,
+/// `?` included, is literal.
+pub fn namespace_pattern_matches(pattern: &str, ns: &str) -> bool {
+    if !pattern.contains('*') {
+        return pattern == ns;
+    }
+    let mut parts = pattern.split('*');
+    let first = parts.next().unwrap_or("");
+    let Some(mut rest) = ns.strip_prefix(first) else {
+        return false;
+    };
+    let mut parts: Vec<&str> = parts.collect();
+    let last = parts.pop().unwrap_or("");
+    for mid in parts {
+        if mid.is_empty() {
+            continue;
+        }
+        match rest.find(mid) {
+            Some(i) => rest = rest.get(i + mid.len()..).unwrap_or(""),
+            None => return false,
+        }
+    }
+    rest.len() >= last.len() && rest.ends_with(last)
 }
 
 /// One access policy associated with an access entry.
@@ -505,30 +546,32 @@ impl Mapping {
 
     /// A step for a finding's path: `aws-auth mapRoles[3]`, `AccessEntry <arn>`.
     pub fn path_step(&self) -> emrguard_model::PathStep {
-        use emrguard_model::PathStep;
+        use emrguard_model::{Kind, PathStep};
         let detail = format!(
             "username {}, groups [{}]",
             self.username,
             self.groups.join(",")
         );
         let step = match &self.source {
-            MappingSource::AwsAuthMapRoles(i) => PathStep::new("ConfigMap", "aws-auth")
+            MappingSource::AwsAuthMapRoles(i) => PathStep::new(Kind::ConfigMap, "aws-auth")
                 .namespace(Some("kube-system"))
                 .detail(format!("mapRoles[{i}]: {detail}")),
-            MappingSource::AwsAuthMapUsers(i) => PathStep::new("ConfigMap", "aws-auth")
+            MappingSource::AwsAuthMapUsers(i) => PathStep::new(Kind::ConfigMap, "aws-auth")
                 .namespace(Some("kube-system"))
                 .detail(format!("mapUsers[{i}]: {detail}")),
-            MappingSource::AwsAuthMapAccounts(i) => PathStep::new("ConfigMap", "aws-auth")
+            MappingSource::AwsAuthMapAccounts(i) => PathStep::new(Kind::ConfigMap, "aws-auth")
                 .namespace(Some("kube-system"))
                 .detail(format!(
                     "mapAccounts[{i}]: every principal of the account, {detail}"
                 )),
-            MappingSource::AccessEntry => PathStep::new("AccessEntry", self.principal.clone())
+            MappingSource::AccessEntry => PathStep::new(Kind::AccessEntry, self.principal.clone())
                 .arn(Some(&self.principal))
                 .detail(detail),
-            MappingSource::ClusterCreator => PathStep::new("AccessEntry", self.principal.clone())
-                .arn(Some(&self.principal))
-                .detail("cluster creator (bootstrapClusterCreatorAdminPermissions)"),
+            MappingSource::ClusterCreator => {
+                PathStep::new(Kind::AccessEntry, self.principal.clone())
+                    .arn(Some(&self.principal))
+                    .detail("cluster creator (bootstrapClusterCreatorAdminPermissions)")
+            }
         };
         step
     }
@@ -806,11 +849,11 @@ impl IdentityMap {
     }
 }
 
-/// A `Subject` for an IAM principal ARN (`IAMRole` / `IAMUser` / `IAMPrincipal`).
+/// A `Subject` for an IAM principal ARN (`IamRole` / `IamUser` / `IamPrincipal`).
 pub fn iam_subject(arn: &str) -> Subject {
     let (kind, name) = iam_kind_and_name(arn);
     Subject {
-        kind: kind.to_owned(),
+        kind: kind.into(),
         name: name.to_owned(),
         namespace: None,
         arn: Some(arn.to_owned()),
@@ -826,6 +869,44 @@ mod tests {
         kv.iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect()
+    }
+
+    #[test]
+    fn namespace_patterns() {
+        let m = namespace_pattern_matches;
+        assert!(m("emr", "emr"));
+        assert!(!m("emr", "emr-a"));
+        assert!(m("emr-*", "emr-a"));
+        assert!(m("emr-*", "emr-"));
+        assert!(!m("emr-*", "emr"));
+        assert!(!m("emr-*", "xemr-a"));
+        assert!(m("*", "anything"));
+        assert!(m("*-prod", "team-prod"));
+        assert!(!m("*-prod", "team-prod-2"));
+        assert!(m("a*b*c", "aXbYc"));
+        assert!(m("a*b*c", "abc"));
+        assert!(!m("a*b*c", "acb"));
+        assert!(!m("ab*ba", "aba"));
+        assert!(m("team-?", "team-?"));
+        assert!(!m("team-?", "team-a"));
+        assert!(AccessScope::Namespaces(vec!["x".into(), "spark-*".into()]).covers("spark-1"));
+        assert!(AccessScope::Cluster.covers("any"));
+    }
+
+    proptest::proptest! {
+        // Against a regex built from the pattern: `*` → `.*`, everything else literal.
+        #[test]
+        fn namespace_patterns_match_the_regex_reading(
+            pattern in "[ab*-]{0,8}",
+            ns in "[ab-]{0,10}",
+        ) {
+            let re = format!(
+                "^{}$",
+                pattern.split('*').map(regex::escape).collect::<Vec<_>>().join(".*")
+            );
+            let expected = regex::Regex::new(&re).map(|r| r.is_match(&ns)).unwrap_or(false);
+            proptest::prop_assert_eq!(namespace_pattern_matches(&pattern, &ns), expected);
+        }
     }
 
     #[test]

@@ -249,7 +249,7 @@ fn emr_job_policy_through_the_service_linked_role() {
         .map(|(c, _)| *c)
         .collect();
     assert_eq!(held, known());
-    assert_eq!(s.subject.kind, "IAMRole");
+    assert_eq!(s.subject.kind, "IamRole");
     assert!(matches!(
         is_exempt(&s.subject, &Exemptions::default()),
         Some(Reason::Emr(_))

@@ -209,6 +209,7 @@ impl Emitter for Asff {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use emrguard_model::Kind;
 
     #[test]
     fn types() {
@@ -220,9 +221,12 @@ mod tests {
             type_from_arn("arn:aws:iam::111122223333:role/path/x"),
             Some("AwsIamRole")
         );
-        assert_eq!(resource_type(&Ref::k8s("Role", Some("ns"), "x")), "Other");
         assert_eq!(
-            resource_type(&Ref::new("SecurityGroup", "sg-1")),
+            resource_type(&Ref::k8s(Kind::Role, Some("ns"), "x")),
+            "Other"
+        );
+        assert_eq!(
+            resource_type(&Ref::new(Kind::SecurityGroup, "sg-1")),
             "AwsEc2SecurityGroup"
         );
     }

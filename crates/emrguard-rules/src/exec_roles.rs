@@ -21,6 +21,7 @@ use emrguard_model::aws::iam::{arn_resource_name, Role};
 use emrguard_model::index::Workload;
 use emrguard_model::source::{Located, SourceLoc};
 use emrguard_model::EstateIndex;
+use emrguard_model::Kind;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// Where an execution role was found.
@@ -213,7 +214,7 @@ impl<'s> ExecutionRole<'s> {
         if self.found.len() > 3 {
             how.push(format!("{} more", self.found.len() - 3));
         }
-        emrguard_model::PathStep::new("IamRole", self.name())
+        emrguard_model::PathStep::new(Kind::IamRole, self.name())
             .arn(Some(&self.arn))
             .detail(format!("execution role: named by {}", how.join("; ")))
     }

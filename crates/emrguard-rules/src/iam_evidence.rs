@@ -6,22 +6,21 @@ use emrguard_iam::{
     Statement, StatementRef,
 };
 use emrguard_model::aws::iam::{arn_resource_name, Role};
+use emrguard_model::Kind;
 use emrguard_model::{EstateIndex, PathStep, Ref, SourceLoc, Subject};
 
 /// `IamRole` / `IamUser` / `IamGroup` from an ARN.
-pub fn principal_kind(arn: &str) -> &'static str {
-    let res = arn.splitn(6, ':').nth(5).unwrap_or("");
-    if res.starts_with("user/") {
-        "IamUser"
-    } else if res.starts_with("group/") {
-        "IamGroup"
-    } else {
-        "IamRole"
+pub fn principal_kind(arn: &str) -> Kind {
+    match Kind::of_iam_arn(arn) {
+        // Execution roles, node roles and submitters in IAM documents are roles unless their
+        // ARN says otherwise.
+        Kind::IamPrincipal => Kind::IamRole,
+        k => k,
     }
 }
 
 pub fn role_ref(role: &Role) -> Ref {
-    Ref::aws("IamRole", role.role_name.clone(), Some(&role.arn))
+    Ref::aws(Kind::IamRole, role.role_name.clone(), Some(&role.arn))
 }
 
 /// A Ref for an IAM principal by ARN.
@@ -31,7 +30,7 @@ pub fn principal_ref(arn: &str) -> Ref {
 
 pub fn principal_subject(arn: &str) -> Subject {
     Subject {
-        kind: principal_kind(arn).to_owned(),
+        kind: principal_kind(arn).into(),
         name: arn_resource_name(arn).to_owned(),
         namespace: None,
         arn: Some(arn.to_owned()),
@@ -44,13 +43,13 @@ pub fn principal_step(arn: &str) -> PathStep {
 }
 
 /// `InlinePolicy`, `ManagedPolicy`, `PermissionsBoundary`, `ServiceControlPolicy`, `TrustPolicy`.
-pub fn policy_kind(o: &PolicyOrigin) -> &'static str {
+pub fn policy_kind(o: &PolicyOrigin) -> Kind {
     match o.source {
-        PolicySource::Inline => "InlinePolicy",
-        PolicySource::Managed => "ManagedPolicy",
-        PolicySource::PermissionsBoundary => "PermissionsBoundary",
-        PolicySource::ServiceControl => "ServiceControlPolicy",
-        PolicySource::Trust => "TrustPolicy",
+        PolicySource::Inline => Kind::InlinePolicy,
+        PolicySource::Managed => Kind::ManagedPolicy,
+        PolicySource::PermissionsBoundary => Kind::PermissionsBoundary,
+        PolicySource::ServiceControl => Kind::ServiceControlPolicy,
+        PolicySource::Trust => Kind::TrustPolicy,
     }
 }
 
@@ -212,7 +211,7 @@ pub fn policy_location(index: &EstateIndex<'_>, o: &PolicyOrigin) -> Option<Sour
         PolicySource::Inline => {
             let owner = o.owner.as_deref()?;
             match principal_kind(owner) {
-                "IamRole" => {
+                Kind::IamRole => {
                     let r = index.role(owner)?;
                     let i = r
                         .role_policy_list
@@ -220,7 +219,7 @@ pub fn policy_location(index: &EstateIndex<'_>, o: &PolicyOrigin) -> Option<Sour
                         .position(|p| p.policy_name == o.name)?;
                     Some(r.loc.child("RolePolicyList").child(i))
                 }
-                "IamUser" => {
+                Kind::IamUser => {
                     let u = index.user(owner)?;
                     let i = u
                         .user_policy_list
@@ -261,8 +260,8 @@ pub fn policy_location(index: &EstateIndex<'_>, o: &PolicyOrigin) -> Option<Sour
 /// The snapshot location of a principal (role or user).
 pub fn principal_location(index: &EstateIndex<'_>, arn: &str) -> Option<SourceLoc> {
     match principal_kind(arn) {
-        "IamUser" => index.user(arn).map(|u| u.loc.clone()),
-        "IamGroup" => index.group(arn_resource_name(arn)).map(|g| g.loc.clone()),
+        Kind::IamUser => index.user(arn).map(|u| u.loc.clone()),
+        Kind::IamGroup => index.group(arn_resource_name(arn)).map(|g| g.loc.clone()),
         _ => index.role(arn).map(|r| r.loc.clone()),
     }
 }

@@ -1,34 +1,81 @@
-//! What the `rbac` rules share: the job submitters of every EMR namespace with their
-//! capabilities (computed once per run, in parallel), the IAM principals and mapping steps behind
-//! each Kubernetes subject, and the execution roles reachable in each namespace (for severity).
+//! What the `rbac` rules share: every job submitter's capabilities across the EMR namespaces
+//! (computed once per run), the IAM principals and mapping steps behind each Kubernetes subject,
+//! and the execution roles reachable in each namespace (for severity).
 //!
-//! The cost is dominated by [`emrguard_rbac::RbacGraph::capabilities`], called once per EMR
-//! namespace; subjects are resolved once each, whatever the number of namespaces they appear in.
+//! The unit of a finding is the cause a user fixes: one (subject, capability), listing every
+//! EMR namespace where it holds and the grants behind it. A ClusterRoleBinding is evaluated once
+//! ([`emrguard_rbac::RbacGraph::cluster_capabilities`]) and reaches all EMR namespaces; each
+//! namespace adds only its own RoleBindings and namespace-scoped access policies
+//! ([`emrguard_rbac::RbacGraph::namespace_capabilities`]), so the cost grows with the bindings,
+//! not with bindings × namespaces.
 
 use crate::analysis::RbacView;
 use crate::Context;
 use emrguard_iam::{
     decide_trust, Context as IamContext, PrivilegeTier, TrustPolicy, TrustPrincipal,
 };
-use emrguard_model::{Capability, PathStep, SourceLoc, Subject};
+use emrguard_model::{Capability, GrantRef, Kind, PathStep, Ref, SourceLoc, Subject};
 use emrguard_rbac::identity::{arn_account, username_matches, Mapping, MappingSource};
-use emrguard_rbac::{is_exempt, Evidence, Grant, IdentityMap};
+use emrguard_rbac::{is_exempt, Grant, IdentityMap};
 use rayon::prelude::*;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-/// One job submitter in one EMR namespace (or at cluster scope): the capabilities it holds.
+/// One capability of one submitter: the cluster-wide grants (every EMR namespace) and the
+/// grants of each EMR namespace.
+#[derive(Debug, Default)]
+pub struct Holding {
+    pub cluster: Vec<Grant>,
+    pub by_namespace: BTreeMap<String, Vec<Grant>>,
+}
+
+impl Holding {
+    /// The EMR namespaces where the capability holds.
+    pub fn namespaces(&self, emr: &[String]) -> Vec<String> {
+        if self.cluster.is_empty() {
+            self.by_namespace.keys().cloned().collect()
+        } else {
+            emr.to_vec()
+        }
+    }
+
+    /// Every distinct grant, strongest first (see [`Grant::rank`]), with the namespaces it
+    /// gives the capability in (`None`: cluster-wide).
+    pub fn grants(&self) -> Vec<(&Grant, Option<Vec<&str>>)> {
+        let mut by_grant: BTreeMap<(u8, &Grant), Option<Vec<&str>>> = BTreeMap::new();
+        for g in &self.cluster {
+            by_grant.insert((g.rank, g), None);
+        }
+        for (ns, list) in &self.by_namespace {
+            for g in list {
+                if let Some(nss) = by_grant
+                    .entry((g.rank, g))
+                    .or_insert_with(|| Some(Vec::new()))
+                {
+                    nss.push(ns.as_str());
+                }
+            }
+        }
+        // Among equally strong grants, cluster-wide ones first: they reach the most.
+        let mut out: Vec<(&Grant, Option<Vec<&str>>)> =
+            by_grant.into_iter().map(|((_, g), n)| (g, n)).collect();
+        out.sort_by(|a, b| (a.0.rank, a.1.is_some(), a.0).cmp(&(b.0.rank, b.1.is_some(), b.0)));
+        out
+    }
+}
+
+/// One job submitter and the capabilities it holds somewhere in the EMR namespaces.
 pub struct SubmitterCaps {
     /// With `iam_principals` filled in.
     pub subject: Subject,
     /// Index into [`Submitters::resolved`].
     resolved: usize,
-    pub capabilities: BTreeMap<Capability, Evidence>,
+    pub capabilities: BTreeMap<Capability, Holding>,
 }
 
 /// How a Kubernetes subject is reached from IAM.
 pub struct Resolved {
     pub iam_principals: Vec<String>,
-    /// IAM principal → aws-auth entry / access entry steps.
+    /// IAM principal → aws-auth entry / access entry: one step, a fork when there are several.
     pub steps: Vec<PathStep>,
     pub locations: Vec<SourceLoc>,
     /// The least privileged IAM principal behind the subject (`None` tier when it has none, or
@@ -44,10 +91,14 @@ pub struct ReachableRole {
     pub how: String,
 }
 
-/// Every job submitter's capabilities in every EMR namespace.
+/// Every job submitter's capabilities over the EMR namespaces.
 pub struct Submitters {
-    /// EMR namespace → submitters (sorted by subject).
-    pub namespaces: Vec<(String, Vec<SubmitterCaps>)>,
+    /// The EMR namespaces, sorted.
+    pub emr_namespaces: Vec<String>,
+    /// The EKS cluster's name, for commands in remediations.
+    pub cluster_name: String,
+    /// Submitters holding at least one capability, sorted by subject.
+    pub subjects: Vec<SubmitterCaps>,
     resolved: Vec<Resolved>,
     reach: BTreeMap<String, Vec<ReachableRole>>,
 }
@@ -60,25 +111,49 @@ impl Submitters {
     }
 
     fn build(cx: &Context<'_, '_>, view: &RbacView) -> Submitters {
-        let namespaces: Vec<&str> = cx.index.emr_namespaces().collect();
-        let caps: Vec<(String, Vec<emrguard_rbac::SubjectCapabilities>)> = namespaces
-            .par_iter()
-            .map(|ns| ((*ns).to_owned(), view.graph.capabilities(ns)))
-            .collect();
-        // Resolve each distinct subject once.
-        let mut distinct: BTreeSet<Subject> = BTreeSet::new();
-        for (_, list) in &caps {
-            for sc in list {
-                if sc.capabilities.values().any(Evidence::held) && !distinct.contains(&sc.subject) {
-                    distinct.insert(sc.subject.clone());
+        let mut emr_namespaces: Vec<String> =
+            cx.index.emr_namespaces().map(str::to_owned).collect();
+        emr_namespaces.sort();
+        emr_namespaces.dedup();
+        let mut merged: BTreeMap<Subject, BTreeMap<Capability, Holding>> = BTreeMap::new();
+        if !emr_namespaces.is_empty() {
+            for sc in view.graph.cluster_capabilities() {
+                for (cap, ev) in sc.capabilities {
+                    if ev.held() {
+                        merged
+                            .entry(sc.subject.clone())
+                            .or_default()
+                            .entry(cap)
+                            .or_default()
+                            .cluster = ev.grants;
+                    }
+                }
+            }
+            let per_ns: Vec<(&String, Vec<emrguard_rbac::SubjectCapabilities>)> = emr_namespaces
+                .par_iter()
+                .map(|ns| (ns, view.graph.namespace_capabilities(ns)))
+                .collect();
+            for (ns, list) in per_ns {
+                for sc in list {
+                    for (cap, ev) in sc.capabilities {
+                        if ev.held() {
+                            merged
+                                .entry(sc.subject.clone())
+                                .or_default()
+                                .entry(cap)
+                                .or_default()
+                                .by_namespace
+                                .insert(ns.clone(), ev.grants);
+                        }
+                    }
                 }
             }
         }
-        let distinct: Vec<Subject> = distinct.into_iter().collect();
+        let merged: Vec<(Subject, BTreeMap<Capability, Holding>)> = merged.into_iter().collect();
         let principals = PrincipalIndex::new(&view.identities);
-        let judged: Vec<Option<(Subject, Resolved)>> = distinct
+        let judged: Vec<Option<(Subject, Resolved)>> = merged
             .par_iter()
-            .map(|s| {
+            .map(|(s, _)| {
                 let mut subject = s.clone();
                 let maps = principals.mappings_for(&view.identities, &subject);
                 let mut iam: Vec<String> = maps.iter().map(|m| m.principal.clone()).collect();
@@ -103,44 +178,21 @@ impl Submitters {
                 ))
             })
             .collect();
-        let mut by_subject: HashMap<Subject, usize> = HashMap::new();
         let mut resolved = Vec::new();
         let mut subjects = Vec::new();
-        for (s, j) in distinct.into_iter().zip(judged) {
+        for ((_, capabilities), j) in merged.into_iter().zip(judged) {
             if let Some((subject, r)) = j {
-                by_subject.insert(s, resolved.len());
+                subjects.push(SubmitterCaps {
+                    subject,
+                    resolved: resolved.len(),
+                    capabilities,
+                });
                 resolved.push(r);
-                subjects.push(subject);
             }
         }
-        let namespaces: Vec<(String, Vec<SubmitterCaps>)> = caps
-            .into_iter()
-            .map(|(ns, list)| {
-                let subs = list
-                    .into_iter()
-                    .filter_map(|sc| {
-                        let i = *by_subject.get(&sc.subject)?;
-                        let capabilities: BTreeMap<Capability, Evidence> = sc
-                            .capabilities
-                            .into_iter()
-                            .filter(|(_, ev)| ev.held())
-                            .collect();
-                        (!capabilities.is_empty()).then(|| SubmitterCaps {
-                            subject: subjects
-                                .get(i)
-                                .cloned()
-                                .unwrap_or_else(|| sc.subject.clone()),
-                            resolved: i,
-                            capabilities,
-                        })
-                    })
-                    .collect::<Vec<_>>();
-                (ns, subs)
-            })
-            .collect();
-        // Severity inputs only where some submitter holds something.
+        // Severity inputs only for the namespaces some submitter reaches.
         let mut reach = BTreeMap::new();
-        if namespaces.iter().any(|(_, s)| !s.is_empty()) {
+        if !subjects.is_empty() {
             let iam = cx.iam();
             let tier = |arn: &str| iam.tier(arn);
             for r in &mut resolved {
@@ -151,15 +203,36 @@ impl Submitters {
                     .min()
                     .unwrap_or(PrivilegeTier::None);
             }
-            let trusts = web_identity_trusts(cx);
-            for (ns, subs) in &namespaces {
-                if !subs.is_empty() {
-                    reach.insert(ns.clone(), reachable_roles(cx, &trusts, ns, &tier));
+            let mut needed: BTreeSet<&str> = BTreeSet::new();
+            for s in &subjects {
+                for h in s.capabilities.values() {
+                    if !h.cluster.is_empty() {
+                        needed.extend(emr_namespaces.iter().map(String::as_str));
+                        break;
+                    }
+                    needed.extend(h.by_namespace.keys().map(String::as_str));
+                }
+                if needed.len() == emr_namespaces.len() {
+                    break;
                 }
             }
+            let trusts = web_identity_trusts(cx);
+            for ns in needed {
+                reach.insert(ns.to_owned(), reachable_roles(cx, &trusts, ns, &tier));
+            }
         }
+        let cluster_name = cx
+            .index
+            .snap
+            .clusters
+            .first()
+            .map(|c| c.name.clone())
+            .filter(|n| !n.is_empty())
+            .unwrap_or_else(|| "CLUSTER".to_owned());
         Submitters {
-            namespaces,
+            emr_namespaces,
+            cluster_name,
+            subjects,
             resolved,
             reach,
         }
@@ -255,7 +328,8 @@ pub fn is_everyone(s: &Subject) -> bool {
         || (s.kind == "User" && s.name == "system:anonymous")
 }
 
-const MAX_MAPPING_STEPS: usize = 5;
+/// Alternatives shown in a fork of mapping entries; `subject.iam_principals` has them all.
+const MAX_MAPPING_STEPS: usize = 10;
 
 fn mapping_steps(s: &Subject, maps: &[&Mapping]) -> (Vec<PathStep>, Vec<SourceLoc>) {
     let mut locs: Vec<SourceLoc> = maps.iter().filter_map(|m| m.loc.clone()).collect();
@@ -272,26 +346,46 @@ fn mapping_steps(s: &Subject, maps: &[&Mapping]) -> (Vec<PathStep>, Vec<SourceLo
             }
             _ => "every service account (any pod can use its token)".to_owned(),
         };
-        let step = PathStep::new(s.kind.clone(), s.name.clone()).detail(detail);
+        let step = PathStep::new(subject_kind(s), s.name.clone()).detail(detail);
         // The mapping locations would be every entry: only aws-auth itself is worth pointing at.
         locs.truncate(1);
         return (vec![step], locs);
     }
-    let mut steps: Vec<PathStep> = Vec::new();
-    for m in maps.iter().take(MAX_MAPPING_STEPS) {
-        let mut step = m.path_step();
-        if step.arn.is_none() {
-            step = step.arn(Some(&m.principal));
-        }
-        steps.push(step);
+    if maps.is_empty() {
+        return (Vec::new(), locs);
     }
+    let alternatives: Vec<PathStep> = maps
+        .iter()
+        .take(MAX_MAPPING_STEPS)
+        .map(|m| {
+            let step = m.path_step();
+            if step.arn.is_none() {
+                step.arn(Some(&m.principal))
+            } else {
+                step
+            }
+        })
+        .collect();
+    let mut fork = PathStep::fork(
+        Kind::IamPrincipal,
+        format!("{} IAM principals", maps.len()),
+        alternatives,
+    );
     if maps.len() > MAX_MAPPING_STEPS {
-        steps.push(
-            PathStep::new("IAM", format!("{} more", maps.len() - MAX_MAPPING_STEPS))
-                .detail("further IAM principals mapped to this subject (see iam_principals)"),
-        );
+        fork = fork.detail(format!(
+            "mapped to this subject by aws-auth or access entries; {} more not shown (see subject.iam_principals)",
+            maps.len() - MAX_MAPPING_STEPS
+        ));
+    } else if !fork.one_of.is_empty() {
+        fork = fork.detail("mapped to this subject by aws-auth or access entries");
     }
-    (steps, locs)
+    (vec![fork], locs)
+}
+
+/// The subject's kind in the one vocabulary (subjects come from the RBAC engine, which spells
+/// them with [`Kind`] already; anything else is an IAM principal).
+fn subject_kind(s: &Subject) -> Kind {
+    s.kind.parse().unwrap_or(Kind::IamPrincipal)
 }
 
 /// Roles with a trust policy that admits web identities, compiled once.
@@ -484,67 +578,120 @@ fn capability_phrase(c: Capability) -> &'static str {
     }
 }
 
-/// The findings of one capability rule: one per (submitter, EMR namespace, capability); for the
-/// cluster-scoped `deploy-mutating-webhooks`, one per submitter at cluster scope.
+/// The findings of one capability rule: one per (submitter, capability), listing every EMR
+/// namespace where it holds and the grants behind it.
 pub fn capability_findings(
     rule: &dyn crate::Rule,
     cx: &Context<'_, '_>,
     cap: Capability,
 ) -> Vec<emrguard_model::Finding> {
     let subs = Submitters::of(cx);
-    let mut out = Vec::new();
-    if cap == Capability::DeployMutatingWebhooks {
-        // Cluster-wide grants only: the same in every namespace; report each subject once.
-        let mut seen: BTreeMap<&Subject, (&SubmitterCaps, &Evidence)> = BTreeMap::new();
-        for (_, list) in &subs.namespaces {
-            for s in list {
-                if let Some(ev) = s.capabilities.get(&cap) {
-                    seen.entry(&s.subject).or_insert((s, ev));
-                }
-            }
-        }
-        let emr: Vec<&str> = subs.namespaces.iter().map(|(n, _)| n.as_str()).collect();
-        let mut reach: Vec<&ReachableRole> = emr.iter().flat_map(|n| subs.reach(n)).collect();
-        reach.sort();
-        reach.dedup();
-        for (_, (s, ev)) in seen {
-            let scope = format!(
-                "cluster-wide (EMR namespaces {})",
-                crate::util::join_words(&emr)
-            );
-            if let Some(f) = one_finding(rule, subs, s, ev, cap, None, &scope, &reach) {
-                out.push(f);
-            }
-        }
-        return out;
-    }
-    for (ns, list) in &subs.namespaces {
-        let reach: Vec<&ReachableRole> = subs.reach(ns).iter().collect();
-        for s in list {
-            if let Some(ev) = s.capabilities.get(&cap) {
-                let scope = format!("in EMR namespace `{ns}`");
-                if let Some(f) = one_finding(rule, subs, s, ev, cap, Some(ns), &scope, &reach) {
-                    out.push(f);
-                }
-            }
-        }
-    }
-    out
+    let tops = TopRoles::new(subs);
+    subs.subjects
+        .par_iter()
+        .filter_map(|s| {
+            let h = s.capabilities.get(&cap)?;
+            one_finding(rule, subs, &tops, s, h, cap)
+        })
+        .collect()
 }
 
-#[allow(clippy::too_many_arguments)]
+/// The most privileged execution role reachable in each EMR namespace, and over all of them.
+struct TopRoles<'a> {
+    by_ns: HashMap<&'a str, (PrivilegeTier, &'a ReachableRole)>,
+    all: Option<(PrivilegeTier, &'a ReachableRole)>,
+}
+
+impl<'a> TopRoles<'a> {
+    fn new(subs: &'a Submitters) -> Self {
+        let mut by_ns = HashMap::new();
+        let mut all: Option<(PrivilegeTier, &ReachableRole)> = None;
+        for (ns, roles) in &subs.reach {
+            let top = roles
+                .iter()
+                .filter_map(|r| r.tier.map(|t| (t, r)))
+                .max_by(|a, b| a.0.cmp(&b.0).then_with(|| b.1.cmp(a.1)));
+            if let Some(t) = top {
+                by_ns.insert(ns.as_str(), t);
+                if all.is_none_or(|a| t.0 > a.0) {
+                    all = Some(t);
+                }
+            }
+        }
+        TopRoles { by_ns, all }
+    }
+
+    /// Over `namespaces`; the first namespace wins among equal tiers.
+    fn over(
+        &self,
+        h: &Holding,
+        namespaces: &[String],
+    ) -> Option<(PrivilegeTier, &'a ReachableRole)> {
+        if !h.cluster.is_empty() {
+            return self.all;
+        }
+        let mut best: Option<(PrivilegeTier, &ReachableRole)> = None;
+        for ns in namespaces {
+            if let Some(t) = self.by_ns.get(ns.as_str()) {
+                if best.is_none_or(|b| t.0 > b.0) {
+                    best = Some(*t);
+                }
+            }
+        }
+        best
+    }
+}
+
+/// Namespaces named in a message: the first few, then how many more.
+const NAMESPACES_IN_MESSAGE: usize = 3;
+
+/// `in EMR namespace `a``, `in EMR namespaces `a`, `b` and `c``, `in all 400 EMR namespaces
+/// (cluster-wide)`, `in 12 EMR namespaces (`a`, `b`, `c` and 9 more)`.
+pub fn scope_phrase(namespaces: &[String], cluster_wide: bool) -> String {
+    let q: Vec<String> = namespaces.iter().map(|n| format!("`{n}`")).collect();
+    match (q.as_slice(), cluster_wide) {
+        ([], _) => "in no EMR namespace".to_owned(),
+        ([one], true) => format!("cluster-wide, so in EMR namespace {one}"),
+        (_, true) => format!("in all {} EMR namespaces (cluster-wide)", q.len()),
+        ([one], false) => format!("in EMR namespace {one}"),
+        (many, false) if many.len() <= NAMESPACES_IN_MESSAGE + 1 => {
+            format!("in EMR namespaces {}", crate::util::join_words(many))
+        }
+        (many, false) => format!(
+            "in {} EMR namespaces ({}, {} and {} more)",
+            many.len(),
+            many.iter()
+                .take(NAMESPACES_IN_MESSAGE - 1)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", "),
+            many.get(NAMESPACES_IN_MESSAGE - 1)
+                .cloned()
+                .unwrap_or_default(),
+            many.len() - NAMESPACES_IN_MESSAGE
+        ),
+    }
+}
+
+/// Grants named in a message; `grants` in the JSON has them all.
+const GRANTS_IN_MESSAGE: usize = 3;
+
+/// Namespaces drawn as a fork in the path; `namespaces` in the JSON has them all.
+const NAMESPACES_IN_PATH: usize = 10;
+
 fn one_finding(
     rule: &dyn crate::Rule,
     subs: &Submitters,
+    tops: &TopRoles<'_>,
     s: &SubmitterCaps,
-    ev: &Evidence,
+    h: &Holding,
     cap: Capability,
-    ns: Option<&str>,
-    scope: &str,
-    reach: &[&ReachableRole],
 ) -> Option<emrguard_model::Finding> {
     let r = subs.resolved(s)?;
-    let first = ev.grants.first()?;
+    let grants = h.grants();
+    let (first, _) = grants.first()?;
+    let namespaces = h.namespaces(&subs.emr_namespaces);
+    let cluster_wide = !h.cluster.is_empty();
     let subject = &s.subject;
     let who = match &subject.namespace {
         Some(n) => format!("{} `{n}/{}`", subject.kind, subject.name),
@@ -557,32 +704,43 @@ fn one_finding(
     } else {
         format!(" (IAM: {})", describe_principals(&r.iam_principals))
     };
-    let mut via_dedup: Vec<String> = Vec::new();
-    for g in &ev.grants {
-        let d = if g.aggregated_from.is_some() && ev.grants.len() == 1 {
+    let mut via: Vec<String> = Vec::new();
+    let mut more = 0usize;
+    for (g, nss) in &grants {
+        let mut d = if g.aggregated_from.is_some() && grants.len() == 1 {
             describe_grant(g)
         } else {
             describe_binding(g)
         };
-        if !via_dedup.contains(&d) {
-            via_dedup.push(d);
+        if let Some(nss) = nss {
+            if g.binding.kind == emrguard_rbac::BindingKind::AccessPolicyAssociation {
+                d.push_str(&format!(" scoped to {}", describe_namespaces(nss)));
+            }
+        }
+        if via.contains(&d) {
+            continue;
+        }
+        if via.len() < GRANTS_IN_MESSAGE {
+            via.push(d);
+        } else {
+            more += 1;
         }
     }
+    if more > 0 {
+        via.push(format!("{more} more grants"));
+    }
     let mut message = format!(
-        "{who}{behind} {} {scope}, through {}",
+        "{who}{behind}, {}, {}, through {}",
+        scope_phrase(&namespaces, cluster_wide),
         capability_phrase(cap),
-        crate::util::join_words(&via_dedup)
+        crate::util::join_words(&via)
     );
     if let Some(why) = first.detail {
         message.push_str(&format!(" ({why})"));
     }
     message.push('.');
-    let top = reach
-        .iter()
-        .filter_map(|x| x.tier.map(|t| (t, *x)))
-        .max_by(|a, b| a.0.cmp(&b.0));
     let mut severity = rule.meta().severity;
-    if let Some((t, role)) = top {
+    if let Some((t, role)) = tops.over(h, &namespaces) {
         if t > r.own_tier {
             severity = severity.raised();
             message.push_str(&format!(
@@ -595,28 +753,34 @@ fn one_finding(
     if steps.is_empty() || !is_everyone(subject) {
         // The subject itself, between its IAM principals and the binding.
         steps.push(
-            PathStep::new(subject.kind.clone(), subject.name.clone())
+            PathStep::new(subject_kind(subject), subject.name.clone())
                 .namespace(subject.namespace.as_deref())
                 .arn(subject.arn.as_deref()),
         );
     }
     steps.extend(first.path());
-    let resource = emrguard_model::Ref {
-        kind: subject.kind.clone(),
-        name: subject.name.clone(),
-        namespace: subject.namespace.clone(),
-        arn: subject.arn.clone(),
-    };
+    steps.push(namespaces_step(&namespaces, cluster_wide));
+    let grant_refs: Vec<GrantRef> = grants
+        .iter()
+        .map(|(g, nss)| grant_ref(g, nss.as_deref()))
+        .collect();
     let mut b = rule
-        .finding(resource)
+        .finding(subject.to_ref())
         .severity(severity)
         .subject(subject.clone())
-        .namespace(ns)
+        .namespaces(namespaces)
         .capability(cap)
         .message(message)
-        .remediation(remediation(cap, first))
-        .path(steps);
-    for g in &ev.grants {
+        .remediation(remediation(
+            cap,
+            first,
+            subject,
+            subs.cluster_name.as_str(),
+            grants.len(),
+        ))
+        .path(steps)
+        .grants(grant_refs);
+    for (g, _) in &grants {
         for l in g.locations() {
             b = b.location(l);
         }
@@ -627,7 +791,77 @@ fn one_finding(
     Some(b.build())
 }
 
-fn remediation(cap: Capability, g: &Grant) -> String {
+fn describe_namespaces(nss: &[&str]) -> String {
+    let owned: Vec<String> = nss.iter().map(|n| (*n).to_owned()).collect();
+    scope_phrase(&owned, false)
+        .trim_start_matches("in ")
+        .to_owned()
+}
+
+/// The last step: where the grant applies, a fork of the namespaces.
+fn namespaces_step(namespaces: &[String], cluster_wide: bool) -> PathStep {
+    let name = if cluster_wide {
+        format!("all {} EMR namespaces", namespaces.len())
+    } else if namespaces.len() == 1 {
+        namespaces.first().cloned().unwrap_or_default()
+    } else {
+        format!("{} EMR namespaces", namespaces.len())
+    };
+    if namespaces.len() > NAMESPACES_IN_PATH {
+        return PathStep::new(Kind::Namespace, name).detail(format!(
+            "{}, ... (all {} in `namespaces`)",
+            namespaces
+                .iter()
+                .take(NAMESPACES_IN_MESSAGE)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", "),
+            namespaces.len()
+        ));
+    }
+    let alternatives = namespaces
+        .iter()
+        .map(|n| PathStep::new(Kind::Namespace, n.clone()))
+        .collect();
+    let step = PathStep::fork(Kind::Namespace, name, alternatives);
+    if cluster_wide {
+        step.detail("the grant is cluster-wide")
+    } else {
+        step
+    }
+}
+
+fn grant_ref(g: &Grant, namespaces: Option<&[&str]>) -> GrantRef {
+    let role = |r: &emrguard_rbac::RoleInfo| {
+        Ref::k8s(r.kind.kind(), r.namespace.as_deref(), r.name.clone())
+    };
+    GrantRef {
+        binding: Ref::k8s(
+            g.binding.kind.kind(),
+            g.binding.namespace.as_deref(),
+            g.binding.name.clone(),
+        ),
+        role: role(&g.role),
+        aggregated_from: g.aggregated_from.as_deref().map(role),
+        rule_index: g.rule_index,
+        rule: g.rule.to_string(),
+        allows: g.detail.map(str::to_owned),
+        cluster_wide: namespaces.is_none(),
+        namespaces: namespaces
+            .unwrap_or_default()
+            .iter()
+            .map(|n| (*n).to_owned())
+            .collect(),
+    }
+}
+
+fn remediation(
+    cap: Capability,
+    g: &Grant,
+    subject: &Subject,
+    cluster: &str,
+    grants: usize,
+) -> String {
     let what = match cap {
         Capability::ModifyConfigmaps => "create/update/patch/delete on configmaps",
         Capability::ExecPods => "create and get on pods/exec and pods/attach",
@@ -643,11 +877,38 @@ fn remediation(cap: Capability, g: &Grant) -> String {
         Capability::MintTokens => "create on serviceaccounts/token",
     };
     let holder = g.aggregated_from.as_ref().unwrap_or(&g.role);
+    let change = match g.binding.kind {
+        emrguard_rbac::BindingKind::RoleBinding => format!(
+            "Remove the subject from RoleBinding `{ns}/{name}` (`kubectl edit rolebinding {name} -n {ns}`), or remove {what} from {} `{}`",
+            holder.kind.as_str(),
+            holder.name,
+            ns = g.binding.namespace.as_deref().unwrap_or("default"),
+            name = g.binding.name,
+        ),
+        emrguard_rbac::BindingKind::ClusterRoleBinding => format!(
+            "Remove the subject from ClusterRoleBinding `{name}` (`kubectl edit clusterrolebinding {name}`; it applies in every namespace, so bind what the subject needs with a RoleBinding in its own namespaces instead), or remove {what} from {} `{}`",
+            holder.kind.as_str(),
+            holder.name,
+            name = g.binding.name,
+        ),
+        emrguard_rbac::BindingKind::AccessPolicyAssociation => format!(
+            "Disassociate the access policy (`aws eks disassociate-access-policy --cluster-name {cluster} --principal-arn {} --policy-arn arn:aws:eks::aws:cluster-access-policy/{}`), or re-associate it scoped to namespaces without EMR (a wildcard scope such as `emr-*` reaches every namespace it matches, including new ones)",
+            subject.arn.as_deref().unwrap_or(&subject.name),
+            g.binding.name,
+        ),
+        emrguard_rbac::BindingKind::SuperuserGroup => {
+            "Remove the subject from group `system:masters`".to_owned()
+        }
+    };
+    let others = if grants > 1 {
+        format!(
+            " The other {} grants listed with the finding give it too: change each.",
+            grants - 1
+        )
+    } else {
+        String::new()
+    };
     format!(
-        "Job submitters should reach EMR only through the EMR API (StartJobRun with an execution role they may pass). Remove the subject from {} {}, or remove {what} from {} {} (for a built-in role such as `edit`, bind `view` or a narrow custom role instead). If the subject really is an administrator, declare it under [administrators] in emrguard.toml.",
-        g.binding.kind.as_str(),
-        g.binding.name,
-        holder.kind.as_str(),
-        holder.name,
+        "Job submitters should reach EMR only through the EMR API (StartJobRun with an execution role they may pass). {change} (for a built-in role such as `edit`, bind `view` or a narrow custom role instead).{others} If the subject really is an administrator, declare it under [administrators] in emrguard.toml.",
     )
 }

@@ -2,11 +2,11 @@
 
 use emrguard_model::k8s::{annotation, ObjectMeta, PodSpec, KUBE2IAM_ANNOTATION};
 use emrguard_model::k8s::{K8sObjects, Workload};
-use emrguard_model::{PathStep, Ref};
+use emrguard_model::{Kind, PathStep, Ref};
 use std::collections::HashSet;
 
 /// A Ref for a Kubernetes object from its kind and metadata.
-pub fn k8s_ref(kind: &str, m: &ObjectMeta) -> Ref {
+pub fn k8s_ref(kind: Kind, m: &ObjectMeta) -> Ref {
     Ref::k8s(
         kind,
         m.namespace.as_deref(),
@@ -15,7 +15,7 @@ pub fn k8s_ref(kind: &str, m: &ObjectMeta) -> Ref {
 }
 
 /// A path step for a Kubernetes object.
-pub fn k8s_step(kind: &str, m: &ObjectMeta) -> PathStep {
+pub fn k8s_step(kind: Kind, m: &ObjectMeta) -> PathStep {
     PathStep::new(kind, m.name.clone().unwrap_or_default()).namespace(m.namespace.as_deref())
 }
 

@@ -8,7 +8,7 @@
 )]
 
 use emrguard_config::Config;
-use emrguard_model::{EstateIndex, Finding, Practice};
+use emrguard_model::{EstateIndex, Finding, Kind, PathStep, Practice};
 use emrguard_rules::{registry, run, Context, Rule};
 use std::collections::HashSet;
 use std::path::PathBuf;
@@ -50,6 +50,65 @@ fn every_rule_triggers_on_its_fixture_and_not_on_the_clean_one() {
         let clean = run_rule(*rule, &fixture(id, "clean"));
         assert!(clean.is_empty(), "{id}: clean fixture raised {clean:#?}");
     }
+}
+
+/// Every kind a finding names (resource, subject, path steps and their alternatives, grants)
+/// is one of [`Kind`], spelled its one way.
+fn unknown_kinds(f: &Finding) -> Vec<String> {
+    fn steps<'a>(s: &'a PathStep, out: &mut Vec<&'a str>) {
+        out.push(&s.kind);
+        for a in &s.one_of {
+            steps(a, out);
+        }
+    }
+    let mut kinds: Vec<&str> = vec![&f.resource.kind];
+    if let Some(s) = &f.subject {
+        kinds.push(&s.kind);
+    }
+    for s in &f.path {
+        steps(s, &mut kinds);
+    }
+    for g in &f.grants {
+        kinds.push(&g.binding.kind);
+        kinds.push(&g.role.kind);
+        if let Some(a) = &g.aggregated_from {
+            kinds.push(&a.kind);
+        }
+    }
+    kinds
+        .into_iter()
+        .filter(|k| k.parse::<Kind>().is_err())
+        .map(|k| format!("{} {}: kind `{k}`", f.rule, f.id))
+        .collect()
+}
+
+#[test]
+fn every_kind_in_findings_is_in_the_one_vocabulary() {
+    let mut dirs: Vec<PathBuf> = registry()
+        .iter()
+        .map(|r| fixture(r.meta().id, "trigger"))
+        .collect();
+    dirs.push(PathBuf::from("../../examples/insecure-estate"));
+    let mut bad = Vec::new();
+    let mut seen = 0;
+    for dir in dirs {
+        let loaded = emrguard_load::load_paths(std::slice::from_ref(&dir));
+        let index = EstateIndex::build(&loaded.snapshot);
+        let config = Config::default();
+        let cx = Context::new(&index, &config);
+        for f in run(registry(), &cx) {
+            seen += 1;
+            bad.extend(unknown_kinds(&f));
+        }
+    }
+    assert!(seen > 100, "only {seen} findings checked");
+    bad.sort();
+    bad.dedup();
+    assert!(
+        bad.is_empty(),
+        "kinds outside emrguard_model::Kind:\n{}",
+        bad.join("\n")
+    );
 }
 
 #[test]

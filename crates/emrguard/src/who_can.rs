@@ -2,8 +2,9 @@
 //! with the IAM principals behind each Kubernetes subject and the granting path.
 
 use clap::ValueEnum;
-use emrguard_model::{EstateIndex, PathStep, Subject};
-use emrguard_rbac::{is_exempt, Request};
+use emrguard_model::{EstateIndex, Kind, PathStep, Subject};
+use emrguard_rbac::identity::iam_subject;
+use emrguard_rbac::{is_exempt, Request, SUPERUSER_GROUP};
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -197,6 +198,39 @@ pub fn run(args: WhoCanArgs) -> ExitCode {
             .collect();
         locations.sort();
         locations.dedup();
+        // Members of system:masters are cluster-admins someone chose: each IAM principal mapped
+        // into it is a job submitter unless declared (the group itself is a system identity).
+        let masters: Vec<Row> = if subject.kind == "Group" && subject.name == SUPERUSER_GROUP {
+            subject
+                .iam_principals
+                .iter()
+                .filter_map(|p| {
+                    let member = iam_subject(p);
+                    if is_exempt(&member, &view.exemptions).is_some() {
+                        return None;
+                    }
+                    let via: Vec<PathStep> = view
+                        .identities
+                        .mappings_for_principal(p)
+                        .into_iter()
+                        .filter(|m| m.groups.iter().any(|g| g == SUPERUSER_GROUP))
+                        .map(|m| m.path_step().arn(Some(&m.principal)))
+                        .collect();
+                    let mut grant_path = vec![PathStep::new(Kind::Group, SUPERUSER_GROUP)];
+                    grant_path.extend(grant.path());
+                    Some(Row {
+                        subject: member,
+                        exempt: None,
+                        mappings_total: via.len(),
+                        mappings: via,
+                        grant: grant_path,
+                        locations: locations.clone(),
+                    })
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
         rows.push(Row {
             subject,
             exempt,
@@ -205,6 +239,7 @@ pub fn run(args: WhoCanArgs) -> ExitCode {
             grant: grant.path(),
             locations,
         });
+        rows.extend(masters);
     }
     let what = format!(
         "{verb} {}{}{}{}",

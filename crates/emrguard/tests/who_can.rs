@@ -45,12 +45,17 @@ fn text_lists_subjects_with_iam_principals_and_path() {
         "{out}"
     );
     assert!(
-        out.contains("IAMRole spark-submitter-team-b  (job submitter)"),
+        out.contains("IamRole spark-submitter-team-b  (job submitter)"),
         "{out}"
     );
     assert!(out.contains("AmazonEKSEditPolicy"), "{out}");
     assert!(
         out.contains("Group system:masters  (not a job submitter"),
+        "{out}"
+    );
+    // ... but the IAM role mapped into it, not declared, is.
+    assert!(
+        out.contains("IamRole platform-admin  (job submitter)"),
         "{out}"
     );
     // Read-only and other namespaces' grants are not listed.

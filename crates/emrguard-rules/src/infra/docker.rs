@@ -2,6 +2,7 @@
 //! final user, and a name-independent identity for findings.
 
 use emrguard_model::node::{DockerInstruction, Dockerfile};
+use emrguard_model::Kind;
 use emrguard_model::{Located, PathStep, Ref, SourceLoc};
 use std::collections::BTreeMap;
 
@@ -155,7 +156,7 @@ fn substitute(s: &str, args: &BTreeMap<String, String>) -> String {
 /// final base image and a hash of its instructions.
 pub fn dockerfile_ref(d: &Dockerfile) -> Ref {
     let base = final_base(d).map(|(i, _)| i).unwrap_or_default();
-    Ref::new("Dockerfile", format!("FROM {base}"))
+    Ref::new(Kind::Dockerfile, format!("FROM {base}"))
 }
 
 /// A discriminator from the instructions' text (FNV-1a), so that two Dockerfiles on one base

@@ -4,6 +4,7 @@
 use crate::util::join_words;
 use emrguard_model::aws::emr::{Endpoint, JobRun, JobTemplate, VirtualCluster};
 use emrguard_model::index::Workload;
+use emrguard_model::Kind;
 use emrguard_model::{EstateIndex, Located, PathStep, Ref};
 use std::collections::BTreeMap;
 
@@ -90,7 +91,7 @@ pub fn live_endpoints<'s>(
 
 pub fn vc_ref(vc: &VirtualCluster) -> Ref {
     Ref::aws(
-        "VirtualCluster",
+        Kind::VirtualCluster,
         vc.name.clone(),
         Some(vc.arn.as_str()).filter(|a| !a.is_empty()),
     )
@@ -103,7 +104,7 @@ pub fn vc_step(vc: &VirtualCluster) -> PathStep {
 pub fn endpoint_ref(e: &Endpoint) -> Ref {
     let name = if e.name.is_empty() { &e.id } else { &e.name };
     Ref::aws(
-        "ManagedEndpoint",
+        Kind::ManagedEndpoint,
         name.clone(),
         Some(e.arn.as_str()).filter(|a| !a.is_empty()),
     )
@@ -111,14 +112,14 @@ pub fn endpoint_ref(e: &Endpoint) -> Ref {
 
 pub fn template_ref(t: &JobTemplate) -> Ref {
     Ref::aws(
-        "JobTemplate",
+        Kind::EmrJobTemplate,
         t.name.clone().unwrap_or_else(|| t.id.clone()),
         Some(t.arn.as_str()).filter(|a| !a.is_empty()),
     )
 }
 
 pub fn job_run_step(j: &JobRun) -> PathStep {
-    PathStep::new("JobRun", j.name.clone().unwrap_or_else(|| j.id.clone()))
+    PathStep::new(Kind::JobRun, j.name.clone().unwrap_or_else(|| j.id.clone()))
         .arn(Some(j.arn.as_str()).filter(|a| !a.is_empty()))
 }
 

@@ -4,6 +4,7 @@ use super::jobs::live_endpoints;
 use emrguard_model::aws::ec2::{IpPermission, LoadBalancer, SecurityGroup, Subnet};
 use emrguard_model::aws::emr::{Endpoint, VirtualCluster};
 use emrguard_model::index::{url_host, LbMatch};
+use emrguard_model::Kind;
 use emrguard_model::{EstateIndex, Located, PathStep, Ref};
 
 /// A live managed endpoint with what fronts it.
@@ -101,14 +102,14 @@ pub fn lb_match_text(m: LbMatch) -> &'static str {
 
 pub fn lb_ref(lb: &LoadBalancer) -> Ref {
     Ref::aws(
-        "LoadBalancer",
+        Kind::LoadBalancer,
         lb.load_balancer_name.clone(),
         Some(lb.load_balancer_arn.as_str()).filter(|a| !a.is_empty()),
     )
 }
 
 pub fn sg_ref(id: &str) -> Ref {
-    Ref::new("SecurityGroup", id)
+    Ref::new(Kind::SecurityGroup, id)
 }
 
 /// The evidence tail shared by the security-group rules: each endpoint that uses group `id`,

@@ -5,6 +5,7 @@ use emrguard_iam::{decide, Decision};
 use emrguard_model::aws::emr::MonitoringConfiguration;
 use emrguard_model::aws::iam::{arn_account, Role};
 use emrguard_model::index::Workload;
+use emrguard_model::Kind;
 use emrguard_model::{Finding, Located, PathStep, SourceLoc};
 use std::collections::BTreeMap;
 
@@ -299,9 +300,9 @@ pub(crate) fn workload_steps(uses: &[LogUse]) -> Vec<PathStep> {
         .take(3)
         .map(|u| {
             let kind = match u.workload {
-                Workload::JobRun(_) => "EmrJobRun",
-                Workload::JobTemplate(_) => "EmrJobTemplate",
-                Workload::Endpoint(_) => "EmrManagedEndpoint",
+                Workload::JobRun(_) => Kind::JobRun,
+                Workload::JobTemplate(_) => Kind::EmrJobTemplate,
+                Workload::Endpoint(_) => Kind::ManagedEndpoint,
             };
             PathStep::new(kind, u.id.clone()).detail(format!("{} logs with this role", u.label))
         })
@@ -382,7 +383,7 @@ impl Rule for ExecRoleLogsAnywhere {
                 .discriminator(kind)
                 .step(match cx.execution_roles().get(&arn) {
                     Some(er) => er.step(cx.index),
-                    None => PathStep::new("IamRole", role.role_name.clone()).arn(Some(&arn)),
+                    None => PathStep::new(Kind::IamRole, role.role_name.clone()).arn(Some(&arn)),
                 });
             for s in workload_steps(&uses) {
                 b = b.step(s);

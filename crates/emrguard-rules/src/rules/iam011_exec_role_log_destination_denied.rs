@@ -3,6 +3,7 @@ use crate::iam_evidence::{evidence_step, policy_location, role_ref};
 use crate::util::join_words;
 use crate::{declare_rule, Context, Rule, RuleMeta};
 use emrguard_iam::{decide, Decision, Evidence, ImplicitDenyReason};
+use emrguard_model::Kind;
 use emrguard_model::{Finding, PathStep};
 
 declare_rule! {
@@ -116,7 +117,7 @@ impl Rule for ExecRoleLogDestinationDenied {
                 .discriminator(dest.describe())
                 .step(match cx.execution_roles().get(&arn) {
                     Some(er) => er.step(cx.index),
-                    None => PathStep::new("IamRole", role.role_name.clone()).arn(Some(&arn)),
+                    None => PathStep::new(Kind::IamRole, role.role_name.clone()).arn(Some(&arn)),
                 });
             for s in workload_steps(&uses) {
                 b = b.step(s);
@@ -143,7 +144,7 @@ impl Rule for ExecRoleLogDestinationDenied {
                         }
                         if let Some(bd) = &p.policies.boundary {
                             b = b.step(
-                                PathStep::new("PermissionsBoundary", bd.origin.name.clone())
+                                PathStep::new(Kind::PermissionsBoundary, bd.origin.name.clone())
                                     .arn(bd.origin.arn.as_deref())
                                     .detail(format!(
                                         "{detail}{}",
@@ -161,7 +162,7 @@ impl Rule for ExecRoleLogDestinationDenied {
                     }
                     _ => {
                         b = b.step(
-                            PathStep::new("IamRole", role.role_name.clone())
+                            PathStep::new(Kind::IamRole, role.role_name.clone())
                                 .arn(Some(&arn))
                                 .detail(detail),
                         );

@@ -1,6 +1,7 @@
 use crate::iam_evidence::{policy_location, role_ref};
 use crate::trust::statement_step;
 use crate::{declare_rule, Context, Rule, RuleMeta};
+use emrguard_model::Kind;
 use emrguard_model::{Finding, Severity};
 
 declare_rule! {
@@ -95,7 +96,7 @@ impl Rule for TrustBase36Mismatch {
                     }
                     if let Some(r) = other.filter(|r| r.arn != role.arn) {
                         b = b.step(
-                            emrguard_model::PathStep::new("IamRole", r.role_name.clone())
+                            emrguard_model::PathStep::new(Kind::IamRole, r.role_name.clone())
                                 .arn(Some(&r.arn))
                                 .detail(format!("base36(`{}`) = `{b36}`", r.role_name)),
                         );

@@ -3,6 +3,7 @@ use crate::trust::{irsa_statements, statement_step, trust_policy};
 use crate::util::join_words;
 use crate::{declare_rule, Context, Rule, RuleMeta};
 use emrguard_model::Finding;
+use emrguard_model::Kind;
 use std::collections::BTreeSet;
 
 declare_rule! {
@@ -89,7 +90,7 @@ impl Rule for TrustForeignOidcProvider {
                     .step(er.step(cx.index));
                 for (n, h) in &clusters {
                     b = b.step(
-                        emrguard_model::PathStep::new("EksCluster", *n)
+                        emrguard_model::PathStep::new(Kind::EksCluster, *n)
                             .detail(format!("identity.oidc.issuer = https://{h}")),
                     );
                 }

@@ -4,6 +4,7 @@ use crate::trust::{statement_step, trust_policy};
 use crate::{declare_rule, Context, Rule, RuleMeta};
 use emrguard_iam::IssueKind;
 use emrguard_model::Finding;
+use emrguard_model::Kind;
 
 declare_rule! {
     /// ## What it checks
@@ -128,12 +129,11 @@ impl TrustUseridDocForm {
             b = b.step(s);
         } else {
             b = b.step(
-                emrguard_model::PathStep::new("TrustPolicy", "AssumeRolePolicyDocument").detail(
-                    format!(
+                emrguard_model::PathStep::new(Kind::TrustPolicy, "AssumeRolePolicyDocument")
+                    .detail(format!(
                         "statement {index}: aws:userid = {} (no Principal)",
                         values.join(", ")
-                    ),
-                ),
+                    )),
             );
         }
         if let Some(l) = policy_location(cx.index, &tp.origin) {

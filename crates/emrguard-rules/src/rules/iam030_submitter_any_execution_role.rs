@@ -8,6 +8,7 @@ use crate::submitters::{
 use crate::util::join_words;
 use crate::{declare_rule, Context, Rule, RuleMeta};
 use emrguard_iam::{decide, ConditionRef, Decision, Evidence};
+use emrguard_model::Kind;
 use emrguard_model::{Finding, PathStep, Severity};
 use std::collections::BTreeMap;
 
@@ -188,7 +189,7 @@ impl Rule for SubmitterAnyExecutionRole {
             }
             for (rarn, name, tier) in usable.iter().take(5) {
                 b = b.step(
-                    PathStep::new("IamRole", name.clone())
+                    PathStep::new(Kind::IamRole, name.clone())
                         .arn(Some(rarn))
                         .detail(format!(
                             "usable execution role (tier {})",

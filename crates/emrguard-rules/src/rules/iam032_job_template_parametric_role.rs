@@ -7,6 +7,7 @@ use crate::submitters::{
 use crate::util::join_words;
 use crate::{declare_rule, Context, Rule, RuleMeta};
 use emrguard_iam::decide;
+use emrguard_model::Kind;
 use emrguard_model::{Finding, PathStep, Ref, Severity};
 
 declare_rule! {
@@ -120,7 +121,7 @@ impl Rule for JobTemplateParametricRole {
                     .iter()
                     .map(|(vc, _)| format!("`{}` ({})", vc.vc.name, vc.vc.id))
                     .collect();
-                let resource = Ref::aws("EmrJobTemplate", name.clone(), Some(&t.arn));
+                let resource = Ref::aws(Kind::EmrJobTemplate, name.clone(), Some(&t.arn));
                 let mut b = self
                     .finding(resource.clone())
                     .subject(principal_subject(arn))
@@ -150,7 +151,7 @@ impl Rule for JobTemplateParametricRole {
                 }
                 for (rarn, rname, _) in usable.iter().take(5) {
                     b = b.step(
-                        PathStep::new("IamRole", rname.clone())
+                        PathStep::new(Kind::IamRole, rname.clone())
                             .arn(Some(rarn))
                             .detail("usable execution role"),
                     );

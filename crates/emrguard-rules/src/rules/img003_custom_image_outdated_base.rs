@@ -3,6 +3,7 @@ use crate::infra::jobs::{describe_workload, latest_jobs, live_endpoints, words};
 use crate::{declare_rule, Context, Rule, RuleMeta};
 use emrguard_model::index::Workload;
 use emrguard_model::release::{ImageRef, ReleaseLabel};
+use emrguard_model::Kind;
 use emrguard_model::{EstateIndex, Finding, PathStep, Ref};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -181,7 +182,7 @@ impl Rule for CustomImageOutdatedBase {
                 .map(|(w, p)| format!("{} (`{p}`)", describe_workload(cx.index, *w)))
                 .collect();
             let ns = common_namespace(cx.index, &users);
-            let resource = Ref::new("ContainerImage", img.clone());
+            let resource = Ref::new(Kind::ContainerImage, img.clone());
             let mut b = self
                 .finding(resource.clone())
                 .namespace(ns.as_deref())
@@ -204,7 +205,7 @@ impl Rule for CustomImageOutdatedBase {
                 ));
             for (w, p) in &users {
                 b = b.step(
-                    PathStep::new("Workload", describe_workload(cx.index, *w))
+                    PathStep::new(Kind::Workload, describe_workload(cx.index, *w))
                         .detail(format!("{p} = {img}")),
                 );
                 if let Some(l) = workload_loc(cx.index, *w) {
@@ -218,8 +219,11 @@ impl Rule for CustomImageOutdatedBase {
                     detail.image_digest
                 )))
                 .step(
-                    PathStep::new("BaseImageBuild", format!("{}-{ref_date}", ref_rel.name()))
-                        .detail(format!("built {}", fmt_date(ref_date))),
+                    PathStep::new(
+                        Kind::BaseImageBuild,
+                        format!("{}-{ref_date}", ref_rel.name()),
+                    )
+                    .detail(format!("built {}", fmt_date(ref_date))),
                 )
                 .location(&detail.loc);
             out.push(b.build());

@@ -4,6 +4,7 @@ use crate::{declare_rule, Context, Rule, RuleMeta};
 use emrguard_model::aws::ecr::{RegistryScanning, Repository};
 use emrguard_model::index::Workload;
 use emrguard_model::release::ImageRef;
+use emrguard_model::Kind;
 use emrguard_model::{EstateIndex, Finding, Located, PathStep, Ref};
 use std::collections::BTreeMap;
 
@@ -176,7 +177,7 @@ impl Rule for EcrRepositoryNotScanned {
                 .map(|(w, _)| describe_workload(cx.index, *w))
                 .collect();
             let resource = Ref::aws(
-                "EcrRepository",
+                Kind::EcrRepository,
                 name.clone(),
                 Some(repo.repository_arn.as_str()).filter(|a| !a.is_empty()),
             );
@@ -202,15 +203,14 @@ impl Rule for EcrRepositoryNotScanned {
             if let Some(c) = cfg {
                 b = b
                     .step(
-                        PathStep::new("RegistryScanningConfiguration", registry.clone()).detail(
-                            format!(
+                        PathStep::new(Kind::RegistryScanningConfiguration, registry.clone())
+                            .detail(format!(
                                 "scanType = {}",
                                 c.scanning_configuration
                                     .scan_type
                                     .as_deref()
                                     .unwrap_or("BASIC")
-                            ),
-                        ),
+                            )),
                     )
                     .location(&c.loc);
             }

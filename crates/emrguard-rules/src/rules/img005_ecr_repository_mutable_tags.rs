@@ -3,6 +3,7 @@ use super::img004_ecr_repository_not_scanned::repositories_in_use;
 use crate::infra::jobs::{describe_workload, words};
 use crate::{declare_rule, Context, Rule, RuleMeta};
 use emrguard_model::index::Workload;
+use emrguard_model::Kind;
 use emrguard_model::{Finding, PathStep, Ref};
 
 declare_rule! {
@@ -54,7 +55,7 @@ impl Rule for EcrRepositoryMutableTags {
                 .map(|(w, _)| describe_workload(cx.index, *w))
                 .collect();
             let resource = Ref::aws(
-                "EcrRepository",
+                Kind::EcrRepository,
                 name.clone(),
                 Some(repo.repository_arn.as_str()).filter(|a| !a.is_empty()),
             );

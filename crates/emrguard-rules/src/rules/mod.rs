@@ -66,6 +66,7 @@ mod rbac011_emr_role_bound_to_non_emr;
 mod rbac012_emr_namespace_without_emr_access;
 mod rbac013_emr_job_policy_cluster_scoped;
 mod rbac014_dangling_role_ref;
+mod rbac015_iam_principal_mapped_to_system_masters;
 mod rbac020_mutating_webhook_targets_emr_namespace;
 mod ten001_mixed_privilege_execution_roles;
 mod ten002_several_virtual_clusters_on_namespace;
@@ -136,6 +137,7 @@ pub static ALL: &[&dyn Rule] = &[
     &rbac012_emr_namespace_without_emr_access::EmrNamespaceWithoutEmrAccess,
     &rbac013_emr_job_policy_cluster_scoped::EmrJobPolicyClusterScoped,
     &rbac014_dangling_role_ref::DanglingRoleRef,
+    &rbac015_iam_principal_mapped_to_system_masters::IamPrincipalMappedToSystemMasters,
     &rbac020_mutating_webhook_targets_emr_namespace::MutatingWebhookTargetsEmrNamespace,
     &ten001_mixed_privilege_execution_roles::MixedPrivilegeExecutionRoles,
     &ten002_several_virtual_clusters_on_namespace::SeveralVirtualClustersOnNamespace,

@@ -1,5 +1,6 @@
 use super::net001_eks_api_public_world::{is_public, world_cidrs};
 use crate::{declare_rule, Context, Rule, RuleMeta};
+use emrguard_model::Kind;
 use emrguard_model::{Finding, PathStep, Ref};
 
 declare_rule! {
@@ -49,7 +50,7 @@ impl Rule for EksApiPublicRestricted {
             if undeclared.is_empty() {
                 continue; // every CIDR is one the user declared as theirs
             }
-            let resource = Ref::aws("EksCluster", c.name.clone(), Some(&c.arn));
+            let resource = Ref::aws(Kind::EksCluster, c.name.clone(), Some(&c.arn));
             let list = cidrs.join(", ");
             out.push(
                 self.finding(resource.clone())

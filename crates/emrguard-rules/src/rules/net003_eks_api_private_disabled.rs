@@ -1,4 +1,5 @@
 use crate::{declare_rule, Context, Rule, RuleMeta};
+use emrguard_model::Kind;
 use emrguard_model::{Finding, PathStep, Ref};
 
 declare_rule! {
@@ -40,7 +41,7 @@ impl Rule for EksApiPrivateDisabled {
             {
                 continue;
             }
-            let resource = Ref::aws("EksCluster", c.name.clone(), Some(&c.arn));
+            let resource = Ref::aws(Kind::EksCluster, c.name.clone(), Some(&c.arn));
             out.push(
                 self.finding(resource.clone())
                     .message(format!(

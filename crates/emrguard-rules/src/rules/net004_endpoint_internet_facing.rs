@@ -1,5 +1,6 @@
 use crate::infra::net::{elb_host_scheme, endpoints, lb_match_text, lb_ref};
 use crate::{declare_rule, Context, Rule, RuleMeta};
+use emrguard_model::Kind;
 use emrguard_model::{Finding, PathStep, Ref};
 
 declare_rule! {
@@ -120,7 +121,7 @@ impl Rule for EndpointInternetFacing {
                             ep.id, ep.virtual_cluster_id
                         ))
                         .step(en.step().detail(format!("endpoint URL = {url}")))
-                        .step(PathStep::from_ref(&Ref::new("LoadBalancer", host)).detail("host name without `internal-` prefix"))
+                        .step(PathStep::from_ref(&Ref::new(Kind::LoadBalancer, host)).detail("host name without `internal-` prefix"))
                         .location(&ep.loc)
                         .build(),
                 );

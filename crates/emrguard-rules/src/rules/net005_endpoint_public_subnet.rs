@@ -1,6 +1,7 @@
 use crate::infra::net::endpoints;
 use crate::{declare_rule, Context, Rule, RuleMeta};
 use emrguard_model::aws::ec2::tag;
+use emrguard_model::Kind;
 use emrguard_model::{Finding, PathStep, Ref};
 
 declare_rule! {
@@ -82,15 +83,15 @@ impl Rule for EndpointPublicSubnet {
                 public.push(format!(
                     "`{id}`{name} {how}, which routes {dest} to internet gateway `{igw}`"
                 ));
-                steps.push(PathStep::from_ref(&Ref::new("Subnet", id.clone())).detail(
-                    if explicit {
+                steps.push(
+                    PathStep::from_ref(&Ref::new(Kind::Subnet, id.clone())).detail(if explicit {
                         "explicit association"
                     } else {
                         "main route table (implicit)"
-                    },
-                ));
+                    }),
+                );
                 steps.push(
-                    PathStep::from_ref(&Ref::new("RouteTable", rt.route_table_id.clone()))
+                    PathStep::from_ref(&Ref::new(Kind::RouteTable, rt.route_table_id.clone()))
                         .detail(format!("{dest} -> {igw}")),
                 );
                 if let Some(s) = subnet {

@@ -5,6 +5,7 @@ use crate::infra::imds::{
 use crate::{declare_rule, Context, Rule, RuleMeta};
 use emrguard_model::aws::ec2::{Instance, LaunchTemplateVersion};
 use emrguard_model::node::{IptablesRule, UserDataKind};
+use emrguard_model::Kind;
 use emrguard_model::{EstateIndex, Finding, Located, PathStep, Ref, Severity, SourceLoc};
 
 declare_rule! {
@@ -215,7 +216,7 @@ impl Rule for NodegroupImdsReachable {
             let mut steps = Vec::new();
             let mut locs = vec![ng.loc.clone()];
             let resource = Ref::aws(
-                "Nodegroup",
+                Kind::EksNodegroup,
                 ng.nodegroup_name.clone(),
                 Some(ng.nodegroup_arn.as_str()).filter(|a| !a.is_empty()),
             );
@@ -276,7 +277,7 @@ impl Rule for NodegroupImdsReachable {
             if let Some(l) = lt {
                 steps.push(
                     PathStep::from_ref(&Ref::new(
-                        "LaunchTemplateVersion",
+                        Kind::LaunchTemplateVersion,
                         format!("{} v{}", l.launch_template_name, l.version_number),
                     ))
                     .detail(template_md.describe()),
@@ -299,7 +300,9 @@ impl Rule for NodegroupImdsReachable {
                     md.why_reachable()
                 ));
                 certain |= md.certain();
-                steps.push(PathStep::new("Instance", i.instance_id.clone()).detail(md.describe()));
+                steps.push(
+                    PathStep::new(Kind::Instance, i.instance_id.clone()).detail(md.describe()),
+                );
                 locs.push(i.loc.clone());
             }
             if reasons.is_empty() {
@@ -368,9 +371,12 @@ impl Rule for NodegroupImdsReachable {
             }
             if let Some(role) = ng.node_role.as_deref() {
                 b = b.step(
-                    PathStep::new("IamRole", emrguard_model::aws::iam::arn_resource_name(role))
-                        .arn(Some(role))
-                        .detail("node role reachable from pods"),
+                    PathStep::new(
+                        Kind::IamRole,
+                        emrguard_model::aws::iam::arn_resource_name(role),
+                    )
+                    .arn(Some(role))
+                    .detail("node role reachable from pods"),
                 );
             }
             for l in &locs {

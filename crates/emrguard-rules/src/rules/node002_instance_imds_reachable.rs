@@ -3,6 +3,7 @@ use crate::infra::imds::{security_groups_for_pods, Metadata};
 use crate::{declare_rule, Context, Rule, RuleMeta};
 use emrguard_model::aws::ec2::{tag, Instance};
 use emrguard_model::aws::eks::LaunchTemplateSpec;
+use emrguard_model::Kind;
 use emrguard_model::{Finding, PathStep, Ref, Severity};
 use std::collections::BTreeSet;
 
@@ -135,7 +136,7 @@ impl Rule for InstanceImdsReachable {
                 .as_ref()
                 .and_then(|p| p.arn.clone())
                 .unwrap_or_else(|| "?".to_owned());
-            let resource = Ref::new("Instance", i.instance_id.clone());
+            let resource = Ref::new(Kind::Instance, i.instance_id.clone());
             let mut b = self
                 .finding(resource.clone())
                 .severity(sev)

@@ -1,5 +1,6 @@
 use crate::infra::net::{sg_label, world_sources};
 use crate::{declare_rule, Context, Rule, RuleMeta};
+use emrguard_model::Kind;
 use emrguard_model::{Finding, PathStep, Ref, Severity};
 
 declare_rule! {
@@ -45,7 +46,7 @@ impl Rule for NodegroupSshAccess {
         let mut out = Vec::new();
         for ng in &cx.index.snap.nodegroups {
             let resource = Ref::aws(
-                "Nodegroup",
+                Kind::EksNodegroup,
                 ng.nodegroup_name.clone(),
                 Some(ng.nodegroup_arn.as_str()).filter(|a| !a.is_empty()),
             );
@@ -113,13 +114,15 @@ impl Rule for NodegroupSshAccess {
                     .location(&ng.loc);
                 if let (Some(id), Some(g)) = (rsg_id.as_deref(), rsg) {
                     b = b
-                        .step(PathStep::from_ref(&Ref::new("SecurityGroup", id)).detail(
-                            if world.is_empty() {
-                                "remote-access security group".to_owned()
-                            } else {
-                                format!("tcp/22 from {}", world.join(", "))
-                            },
-                        ))
+                        .step(
+                            PathStep::from_ref(&Ref::new(Kind::SecurityGroup, id)).detail(
+                                if world.is_empty() {
+                                    "remote-access security group".to_owned()
+                                } else {
+                                    format!("tcp/22 from {}", world.join(", "))
+                                },
+                            ),
+                        )
                         .location(&g.loc);
                 }
                 out.push(b.build());
@@ -136,7 +139,7 @@ impl Rule for NodegroupSshAccess {
                             ))
                             .remediation("Remove `KeyName` from the launch template (new version) and use SSM Session Manager for node access.")
                             .step(PathStep::from_ref(&resource))
-                            .step(PathStep::new("LaunchTemplateVersion", format!("{} v{}", lt.launch_template_name, lt.version_number)).detail(format!("KeyName = {k}")))
+                            .step(PathStep::new(Kind::LaunchTemplateVersion, format!("{} v{}", lt.launch_template_name, lt.version_number)).detail(format!("KeyName = {k}")))
                             .location(&ng.loc)
                             .location(&lt.loc)
                             .build(),

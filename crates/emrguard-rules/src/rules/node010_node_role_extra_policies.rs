@@ -4,6 +4,7 @@ use emrguard_iam::{
     analyze, excess_over, PolicyOrigin, PolicySource, PrincipalPolicies, PrivilegeTier,
 };
 use emrguard_model::aws::iam::{arn_resource_name, Role};
+use emrguard_model::Kind;
 use emrguard_model::{Finding, Located, PathStep, Severity, SourceLoc};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -106,7 +107,7 @@ pub(crate) fn node_roles<'s>(cx: &Context<'_, 's>) -> NodeRoles<'s> {
 
 pub(crate) fn node_role_step(role: &Role, sources: &[(String, SourceLoc)]) -> PathStep {
     let how: Vec<&str> = sources.iter().take(3).map(|(d, _)| d.as_str()).collect();
-    PathStep::new("IamRole", role.role_name.clone())
+    PathStep::new(Kind::IamRole, role.role_name.clone())
         .arn(Some(&role.arn))
         .detail(format!("node role of {}", how.join(", ")))
 }
@@ -271,7 +272,7 @@ impl Rule for NodeRoleExtraPolicies {
                     ))
                     .discriminator(arn.clone())
                     .step(node_role_step(role, &sources))
-                    .step(PathStep::new("ManagedPolicy", arn_resource_name(arn)).arn(Some(arn)).detail("attached; document not in the snapshot"))
+                    .step(PathStep::new(Kind::ManagedPolicy, arn_resource_name(arn)).arn(Some(arn)).detail("attached; document not in the snapshot"))
                     .location(&role.loc);
                 out.push(b.build());
             }

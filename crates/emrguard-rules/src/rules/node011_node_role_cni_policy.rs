@@ -2,6 +2,7 @@ use super::node010_node_role_extra_policies::{node_role_step, node_roles};
 use crate::iam_evidence::role_ref;
 use crate::{declare_rule, Context, Rule, RuleMeta};
 use emrguard_model::aws::iam::arn_resource_name;
+use emrguard_model::Kind;
 use emrguard_model::{Finding, PathStep};
 
 declare_rule! {
@@ -113,11 +114,11 @@ impl Rule for NodeRoleCniPolicy {
                     role.role_name
                 ))
                 .step(node_role_step(role, &sources))
-                .step(PathStep::new("ManagedPolicy", arn_resource_name(policy)).arn(Some(policy)).detail("attached to the node role"));
+                .step(PathStep::new(Kind::ManagedPolicy, arn_resource_name(policy)).arn(Some(policy)).detail("attached to the node role"));
             if let Some(sa) = sa {
                 b = b
                     .step(
-                        PathStep::new("ServiceAccount", "aws-node")
+                        PathStep::new(Kind::ServiceAccount, "aws-node")
                             .namespace(Some("kube-system"))
                             .detail("no eks.amazonaws.com/role-arn annotation"),
                     )
@@ -126,7 +127,7 @@ impl Rule for NodeRoleCniPolicy {
             for a in &addons {
                 b = b
                     .step(
-                        PathStep::new("EksAddon", a.addon_name.clone())
+                        PathStep::new(Kind::EksAddon, a.addon_name.clone())
                             .arn(a.addon_arn.as_deref())
                             .detail("no serviceAccountRoleArn, no Pod Identity association"),
                     )

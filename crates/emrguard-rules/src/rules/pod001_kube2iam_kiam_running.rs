@@ -2,6 +2,7 @@ use crate::util::{k8s_ref, k8s_step};
 use crate::{declare_rule, Context, Rule, RuleMeta};
 use emrguard_model::k8s::PodSpec;
 use emrguard_model::release::ImageRef;
+use emrguard_model::Kind;
 use emrguard_model::{Finding, PathStep};
 
 declare_rule! {
@@ -118,7 +119,7 @@ impl Rule for Kube2iamKiamRunning {
             let Some((tool, why)) = detect(name, spec) else {
                 continue;
             };
-            let resource = k8s_ref(w.kind, w.metadata);
+            let resource = k8s_ref(Kind::of_k8s(w.kind), w.metadata);
             out.push(
                 self.finding(resource)
                     .message(format!(
@@ -131,8 +132,8 @@ impl Rule for Kube2iamKiamRunning {
                         "Move workloads that use {tool} to IRSA or EKS Pod Identity, remove their `iam.amazonaws.com/role` annotations, delete this {}, and drop the node role's sts:AssumeRole rights on pod roles.",
                         w.kind
                     ))
-                    .step(k8s_step(w.kind, w.metadata).detail(why))
-                    .step(PathStep::new("CredentialProvider", tool))
+                    .step(k8s_step(Kind::of_k8s(w.kind), w.metadata).detail(why))
+                    .step(PathStep::new(Kind::CredentialProvider, tool))
                     .location(w.loc)
                     .build(),
             );

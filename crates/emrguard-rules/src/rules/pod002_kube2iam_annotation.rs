@@ -1,6 +1,7 @@
 use crate::util::{k8s_ref, k8s_step};
 use crate::{declare_rule, Context, Rule, RuleMeta};
 use emrguard_model::k8s::{annotation, KUBE2IAM_ANNOTATION};
+use emrguard_model::Kind;
 use emrguard_model::{Finding, Severity};
 
 declare_rule! {
@@ -59,7 +60,7 @@ impl Rule for Kube2iamAnnotation {
             };
             let where_ = if emr { "EMR namespace" } else { "namespace" };
             out.push(
-                self.finding(k8s_ref(w.kind, w.metadata))
+                self.finding(k8s_ref(Kind::of_k8s(w.kind), w.metadata))
                     .severity(sev)
                     .namespace(ns.filter(|_| emr))
                     .message(format!(
@@ -69,7 +70,7 @@ impl Rule for Kube2iamAnnotation {
                         ns.unwrap_or("")
                     ))
                     .remediation("Remove the annotation; give the workload a service account with an `eks.amazonaws.com/role-arn` annotation (IRSA) or an EKS Pod Identity association.")
-                    .step(k8s_step(w.kind, w.metadata).detail(format!("{KUBE2IAM_ANNOTATION}: {role}")))
+                    .step(k8s_step(Kind::of_k8s(w.kind), w.metadata).detail(format!("{KUBE2IAM_ANNOTATION}: {role}")))
                     .location(w.loc)
                     .build(),
             );
@@ -82,13 +83,13 @@ impl Rule for Kube2iamAnnotation {
                 };
                 let emr = cx.index.is_emr_namespace(name);
                 out.push(
-                    self.finding(k8s_ref("Namespace", &n.metadata))
+                    self.finding(k8s_ref(Kind::Namespace, &n.metadata))
                         .severity(if emr { Severity::High } else { Severity::Medium })
                         .namespace(Some(name).filter(|_| emr))
                         .discriminator(key)
                         .message(format!("Namespace `{name}` carries the kube2iam/kiam annotation `{key}: {v}`: pods in it are expected to get credentials through an IMDS proxy."))
                         .remediation("Remove the annotation once the namespace's workloads use IRSA or EKS Pod Identity.")
-                        .step(k8s_step("Namespace", &n.metadata).detail(format!("{key}: {v}")))
+                        .step(k8s_step(Kind::Namespace, &n.metadata).detail(format!("{key}: {v}")))
                         .location(&n.loc)
                         .build(),
                 );

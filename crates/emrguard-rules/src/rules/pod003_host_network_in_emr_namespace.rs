@@ -1,6 +1,7 @@
 use crate::util::{k8s_ref, k8s_step};
 use crate::{declare_rule, Context, Rule, RuleMeta};
 use emrguard_model::Finding;
+use emrguard_model::Kind;
 
 declare_rule! {
     /// ## What it checks
@@ -49,14 +50,14 @@ impl Rule for HostNetworkInEmrNamespace {
             }
             let name = w.metadata.name.as_deref().unwrap_or("");
             out.push(
-                self.finding(k8s_ref(w.kind, w.metadata))
+                self.finding(k8s_ref(Kind::of_k8s(w.kind), w.metadata))
                     .namespace(Some(ns))
                     .message(format!(
                         "{} `{name}` in EMR namespace `{ns}` uses the host network: it bypasses the iptables block of the instance metadata service and can obtain the node role's credentials.",
                         w.kind
                     ))
                     .remediation("Remove `hostNetwork: true` from the pod spec; keep node agents out of EMR namespaces, and enforce it at admission (emrguard serve, or Pod Security Admission baseline).")
-                    .step(k8s_step(w.kind, w.metadata).detail("spec.hostNetwork: true"))
+                    .step(k8s_step(Kind::of_k8s(w.kind), w.metadata).detail("spec.hostNetwork: true"))
                     .location(w.loc)
                     .build(),
             );

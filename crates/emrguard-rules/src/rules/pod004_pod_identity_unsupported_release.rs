@@ -5,6 +5,7 @@ use crate::{declare_rule, Context, Rule, RuleMeta};
 use emrguard_config::CredentialProvider;
 use emrguard_model::aws::iam::arn_resource_name;
 use emrguard_model::release::ReleaseLabel;
+use emrguard_model::Kind;
 use emrguard_model::{Finding, PathStep, Ref, Severity};
 use std::collections::BTreeMap;
 
@@ -93,12 +94,12 @@ impl Rule for PodIdentityUnsupportedRelease {
             } else {
                 arn_resource_name(&role_arn).to_owned()
             };
-            let resource = Ref::k8s("Namespace", None, ns.clone());
+            let resource = Ref::k8s(Kind::Namespace, None, ns.clone());
             let mut steps = vec![PathStep::from_ref(&resource)];
             for a in &assocs {
                 steps.push(
                     PathStep::new(
-                        "PodIdentityAssociation",
+                        Kind::PodIdentityAssociation,
                         a.association_id.clone().unwrap_or_default(),
                     )
                     .namespace(Some(&ns))

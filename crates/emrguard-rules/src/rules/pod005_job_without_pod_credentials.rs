@@ -9,6 +9,7 @@ use emrguard_config::CredentialProvider;
 use emrguard_model::aws::emr::VirtualCluster;
 use emrguard_model::aws::iam::Role;
 use emrguard_model::release::ReleaseLabel;
+use emrguard_model::Kind;
 use emrguard_model::{Finding, Located, PathStep, Ref, SourceLoc};
 use std::collections::BTreeMap;
 
@@ -199,7 +200,11 @@ impl Rule for JobWithoutPodCredentials {
             };
             let ns = first.vc.namespace().unwrap_or("?");
             let cluster = first.vc.eks_cluster().unwrap_or("CLUSTER");
-            let role_ref = Ref::aws("IamRole", role.role_name.clone(), Some(role.arn.as_str()));
+            let role_ref = Ref::aws(
+                Kind::IamRole,
+                role.role_name.clone(),
+                Some(role.arn.as_str()),
+            );
             let what: Vec<String> = items.iter().map(|(u, _)| u.what.clone()).collect();
             let mut b = self
                 .finding(crate::infra::jobs::vc_ref(first.vc))

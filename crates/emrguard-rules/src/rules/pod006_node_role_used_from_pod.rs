@@ -1,6 +1,7 @@
 use crate::util::{k8s_ref, k8s_step};
 use crate::{declare_rule, Context, Rule, RuleMeta};
 use emrguard_model::aws::iam::arn_resource_name;
+use emrguard_model::Kind;
 use emrguard_model::{Finding, PathStep, Severity};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -140,7 +141,7 @@ impl Rule for NodeRoleUsedFromPod {
                 .map(|(n, t, s)| format!("{n} at {t} (session {s})"))
                 .collect();
             let mut b = self
-                .finding(k8s_ref("Pod", &pod.metadata))
+                .finding(k8s_ref(Kind::Pod, &pod.metadata))
                 .severity(if emr { Severity::High } else { Severity::Medium })
                 .namespace(Some(ns.as_str()).filter(|_| emr))
                 .discriminator(role.clone())
@@ -150,8 +151,8 @@ impl Rule for NodeRoleUsedFromPod {
                     ev.join("; ")
                 ))
                 .remediation("Block IMDS from pods (launch template `HttpTokens: required`, `HttpPutResponseHopLimit: 1`, or the documented iptables rule), make the job's execution role assumable by its service accounts (`aws emr-containers update-role-trust-policy ...`), and review the listed calls in CloudTrail.")
-                .step(k8s_step("Pod", &pod.metadata).detail(format!("podIP = {ip}")))
-                .step(PathStep::new("IamRole", role.clone()).detail(format!("{} CloudTrail event(s) from the pod IP", events.len())))
+                .step(k8s_step(Kind::Pod, &pod.metadata).detail(format!("podIP = {ip}")))
+                .step(PathStep::new(Kind::IamRole, role.clone()).detail(format!("{} CloudTrail event(s) from the pod IP", events.len())))
                 .location(&pod.loc);
             for l in &locs {
                 b = b.location(l);

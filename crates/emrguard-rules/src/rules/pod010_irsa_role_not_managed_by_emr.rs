@@ -2,6 +2,7 @@ use crate::util::{k8s_ref, k8s_step};
 use crate::{declare_rule, Context, Rule, RuleMeta};
 use emrguard_model::aws::iam::arn_resource_name;
 use emrguard_model::k8s::{annotation, is_emr_service_account, IRSA_ANNOTATION};
+use emrguard_model::Kind;
 use emrguard_model::{Finding, PathStep};
 use std::collections::BTreeSet;
 
@@ -89,14 +90,14 @@ impl Rule for IrsaRoleNotManagedByEmr {
             let name = sa.metadata.name.as_deref().unwrap_or("");
             let known = cx.index.role(role);
             let mut b = self
-                .finding(k8s_ref("ServiceAccount", &sa.metadata))
+                .finding(k8s_ref(Kind::ServiceAccount, &sa.metadata))
                 .namespace(Some(ns))
                 .message(format!(
                     "ServiceAccount `{ns}/{name}` in an EMR namespace is annotated with IAM role `{role}`, which is not an EMR execution role (no job run, job template, managed endpoint or EMR service account uses it): any pod of the namespace may run as this account and obtain the role.",
                 ))
                 .remediation("Move the workload and its service account to a namespace that is not registered with EMR and narrow the role's trust policy to it; keep only EMR's service accounts with execution roles in EMR namespaces.")
-                .step(k8s_step("ServiceAccount", &sa.metadata).detail(format!("{IRSA_ANNOTATION}: {role}")))
-                .step(PathStep::new("IAMRole", role_name).arn(Some(role)).detail(if known.is_some() { "not an execution role" } else { "not in the snapshot" }))
+                .step(k8s_step(Kind::ServiceAccount, &sa.metadata).detail(format!("{IRSA_ANNOTATION}: {role}")))
+                .step(PathStep::new(Kind::IamRole, role_name).arn(Some(role)).detail(if known.is_some() { "not an execution role" } else { "not in the snapshot" }))
                 .location(&sa.loc);
             if let Some(r) = known {
                 b = b.location(&r.loc);

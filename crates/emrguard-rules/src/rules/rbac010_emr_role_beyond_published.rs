@@ -1,6 +1,6 @@
 use crate::util::{k8s_ref, k8s_step};
 use crate::{declare_rule, Context, Rule, RuleMeta};
-use emrguard_model::Finding;
+use emrguard_model::{Finding, Kind};
 use emrguard_rbac::emr::{classify_role, rules_beyond_published, EmrRole, ExcessRule};
 use k8s_openapi::api::rbac::v1::PolicyRule;
 
@@ -97,7 +97,7 @@ impl Rule for EmrRoleBeyondPublished {
                 .collect();
             let ns = meta.namespace.as_deref();
             let mut b = self
-                .finding(k8s_ref(kind, meta))
+                .finding(k8s_ref(Kind::of_k8s(kind), meta))
                 .namespace(ns)
                 .message(format!(
                     "{kind} `{}` is one of EMR's own roles but grants {} beyond the union of the published variants: {}.",
@@ -110,7 +110,7 @@ impl Rule for EmrRoleBeyondPublished {
                 ))
                 .remediation(format!("Re-apply {kind} `{name}` as published (eksctl `--service-name emr-containers`, or the EMR developer guide) and give other workloads a role of their own."));
             for x in &extra {
-                b = b.step(k8s_step(kind, meta).detail(format!(
+                b = b.step(k8s_step(Kind::of_k8s(kind), meta).detail(format!(
                     "rule {}: {} {}/{} not in any published variant",
                     x.index,
                     x.verbs.join(","),

@@ -1,6 +1,6 @@
 use crate::util::{k8s_ref, k8s_step};
 use crate::{declare_rule, Context, Rule, RuleMeta};
-use emrguard_model::{Finding, Ref};
+use emrguard_model::{Finding, Kind};
 use emrguard_rbac::emr::check_emr_binding;
 use emrguard_rbac::is_exempt;
 
@@ -93,28 +93,43 @@ impl Rule for EmrRoleBoundToNonEmr {
                         crate::rbac_support::describe_principals(&s.iam_principals)
                     )
                 };
-                let mut path: Vec<_> = view
-                    .identities
-                    .mappings_for(&s)
-                    .into_iter()
-                    .take(5)
+                let maps = view.identities.mappings_for(&s);
+                let alternatives: Vec<_> = maps
+                    .iter()
+                    .take(10)
                     .map(|m| m.path_step().arn(Some(&m.principal)))
                     .collect();
+                let mut path = Vec::new();
+                if !alternatives.is_empty() {
+                    path.push(emrguard_model::PathStep::fork(
+                        Kind::IamPrincipal,
+                        format!("{} IAM principals", maps.len()),
+                        alternatives,
+                    ));
+                }
                 path.push(
-                    emrguard_model::PathStep::new(s.kind.clone(), s.name.clone())
-                        .namespace(s.namespace.as_deref()),
+                    emrguard_model::PathStep::new(
+                        s.kind.parse().unwrap_or(Kind::IamPrincipal),
+                        s.name.clone(),
+                    )
+                    .namespace(s.namespace.as_deref()),
                 );
-                path.push(k8s_step(kind, meta));
+                path.push(k8s_step(Kind::of_k8s(kind), meta));
+                let role_kind = if role_ref.kind == "Role" {
+                    Kind::Role
+                } else {
+                    Kind::ClusterRole
+                };
                 path.push(
-                    emrguard_model::PathStep::new(role_ref.kind.clone(), role_ref.name.clone())
+                    emrguard_model::PathStep::new(role_kind, role_ref.name.clone())
                         .namespace(ns.filter(|_| role_ref.kind == "Role"))
                         .detail("EMR's own role"),
                 );
                 let mut b = self
-                    .finding(k8s_ref(kind, meta))
+                    .finding(k8s_ref(Kind::of_k8s(kind), meta))
                     .subject(s.clone())
                     .namespace(ns)
-                    .discriminator(Ref::k8s(s.kind.clone(), s.namespace.as_deref(), s.name.clone()).key())
+                    .discriminator(s.to_ref().key())
                     .message(format!(
                         "{kind} `{}` binds EMR's {} `{}` to {who}{iam}, which is not EMR: it receives everything EMR may do in the namespace.",
                         match ns {

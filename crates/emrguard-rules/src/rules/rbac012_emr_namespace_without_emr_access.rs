@@ -1,7 +1,7 @@
 use crate::{declare_rule, Context, Rule, RuleMeta};
+use emrguard_model::Kind;
 use emrguard_model::{Finding, PathStep, Ref};
 use emrguard_rbac::identity::{is_emr_service_linked_role, EMR_USER};
-use emrguard_rbac::AccessScope;
 
 declare_rule! {
     /// ## What it checks
@@ -104,10 +104,7 @@ impl Rule for EmrNamespaceWithoutEmrAccess {
             let access_entry = view.identities.access_policy_bindings().iter().any(|p| {
                 is_emr_service_linked_role(&p.principal_arn)
                     && p.policy_name == "AmazonEMRJobPolicy"
-                    && match &p.scope {
-                        AccessScope::Cluster => true,
-                        AccessScope::Namespaces(v) => v.iter().any(|n| n == ns),
-                    }
+                    && p.scope.covers(ns)
             });
             if classic || access_entry {
                 continue;
@@ -118,7 +115,7 @@ impl Rule for EmrNamespaceWithoutEmrAccess {
                 .map(|v| format!("{} ({})", v.name, v.id))
                 .collect();
             let mut b = self
-                .finding(Ref::k8s("Namespace", None, ns))
+                .finding(Ref::k8s(Kind::Namespace, None, ns))
                 .namespace(Some(ns))
                 .virtual_cluster(vcs.first().map(|v| v.id.as_str()))
                 .message(format!(
@@ -133,7 +130,7 @@ impl Rule for EmrNamespaceWithoutEmrAccess {
             for v in &vcs {
                 b = b
                     .step(
-                        PathStep::new("VirtualCluster", v.name.clone())
+                        PathStep::new(Kind::VirtualCluster, v.name.clone())
                             .arn(Some(&v.arn))
                             .detail(format!("namespace {ns}")),
                     )

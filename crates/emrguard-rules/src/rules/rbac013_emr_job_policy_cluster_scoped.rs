@@ -1,4 +1,5 @@
 use crate::{declare_rule, Context, Rule, RuleMeta};
+use emrguard_model::Kind;
 use emrguard_model::{Finding, PathStep, Ref};
 use emrguard_rbac::AccessScope;
 
@@ -49,8 +50,7 @@ impl Rule for EmrJobPolicyClusterScoped {
             }
             let subject = emrguard_rbac::identity::iam_subject(&p.principal_arn);
             let mut b = self
-                .finding(Ref::aws(
-                    "AccessEntry",
+                .finding(Ref::aws(Kind::AccessEntry,
                     subject.name.clone(),
                     Some(&p.principal_arn),
                 ))
@@ -61,7 +61,7 @@ impl Rule for EmrJobPolicyClusterScoped {
                 ))
                 .remediation("Associate AmazonEMRJobPolicy with namespace scope, one association per EMR namespace, and disassociate the cluster-scoped one.")
                 .step(
-                    PathStep::new("AccessEntry", p.principal_arn.clone())
+                    PathStep::new(Kind::AccessEntry, p.principal_arn.clone())
                         .arn(Some(&p.principal_arn))
                         .detail(format!("{} (accessScope type cluster)", p.policy_arn)),
                 );

@@ -1,5 +1,5 @@
 use crate::{declare_rule, Context, Rule, RuleMeta};
-use emrguard_model::{Finding, PathStep, Ref};
+use emrguard_model::{Finding, Kind, PathStep, Ref};
 use emrguard_rbac::IssueKind;
 
 declare_rule! {
@@ -48,9 +48,9 @@ impl Rule for DanglingRoleRef {
             let Some((kind, rest)) = issue.object.split_once(' ') else {
                 continue;
             };
-            let (ns, name) = match (kind, rest.split_once('/')) {
-                ("RoleBinding", Some((ns, name))) => (Some(ns), name),
-                ("ClusterRoleBinding", _) => (None, rest),
+            let (kind, ns, name) = match (kind, rest.split_once('/')) {
+                ("RoleBinding", Some((ns, name))) => (Kind::RoleBinding, Some(ns), name),
+                ("ClusterRoleBinding", _) => (Kind::ClusterRoleBinding, None, rest),
                 _ => continue,
             };
             if ns.is_some_and(|n| !cx.index.is_emr_namespace(n)) {

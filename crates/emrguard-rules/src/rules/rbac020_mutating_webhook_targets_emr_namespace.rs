@@ -1,6 +1,7 @@
 use crate::util::{k8s_ref, k8s_step};
 use crate::{declare_rule, Context, Rule, RuleMeta};
 use emrguard_model::Finding;
+use emrguard_model::Kind;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use std::collections::BTreeMap;
 
@@ -197,7 +198,7 @@ impl Rule for MutatingWebhookTargetsEmrNamespace {
                 })
                 .unwrap_or_default();
             let mut b = self
-                .finding(k8s_ref("MutatingWebhookConfiguration", &cfg.metadata))
+                .finding(k8s_ref(Kind::MutatingWebhookConfiguration, &cfg.metadata))
                 .message(format!(
                     "MutatingWebhookConfiguration `{name}` (webhook {}, served by {served}) intercepts pods in EMR namespace{} {}: it can rewrite EMR's driver and executor pods, including their service account.",
                     crate::util::join_words(&webhooks),
@@ -207,7 +208,7 @@ impl Rule for MutatingWebhookTargetsEmrNamespace {
                 .remediation("Exclude EMR namespaces through the webhook's namespaceSelector (and remove opt-in labels from them), or serve the webhook from a system namespace tenants cannot write to.");
             for (w, nss) in &hit {
                 b = b.step(
-                    k8s_step("MutatingWebhookConfiguration", &cfg.metadata)
+                    k8s_step(Kind::MutatingWebhookConfiguration, &cfg.metadata)
                         .detail(format!("webhook {w} selects namespaces {}", nss.join(", "))),
                 );
             }

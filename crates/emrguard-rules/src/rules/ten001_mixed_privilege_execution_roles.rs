@@ -5,6 +5,7 @@ use crate::{declare_rule, Context, Rule, RuleMeta};
 use emrguard_iam::{decide, PrivilegeTier};
 use emrguard_model::aws::emr::VirtualCluster;
 use emrguard_model::k8s::{annotation, is_emr_service_account, IRSA_ANNOTATION};
+use emrguard_model::Kind;
 use emrguard_model::{Finding, Located, PathStep, Ref, SourceLoc};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -373,7 +374,7 @@ impl Rule for MixedPrivilegeExecutionRoles {
                 })
                 .collect();
             let vc_names: Vec<String> = vcs.iter().map(|v| format!("`{}`", v.name)).collect();
-            let resource = Ref::k8s("Namespace", None, ns);
+            let resource = Ref::k8s(Kind::Namespace, None, ns);
             let mut b = self
                 .finding(resource.clone())
                 .namespace(Some(ns))
@@ -404,7 +405,7 @@ impl Rule for MixedPrivilegeExecutionRoles {
             }
             for (arn, t) in &tiers {
                 b = b.step(
-                    PathStep::new("IamRole", name(arn))
+                    PathStep::new(Kind::IamRole, name(arn))
                         .arn(Some(arn))
                         .detail(format!("tier {}", tier_name(*t))),
                 );

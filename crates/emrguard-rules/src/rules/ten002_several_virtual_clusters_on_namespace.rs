@@ -1,5 +1,6 @@
 use crate::infra::jobs::{vc_ref, words};
 use crate::{declare_rule, Context, Rule, RuleMeta};
+use emrguard_model::Kind;
 use emrguard_model::{Finding, PathStep, Ref};
 
 declare_rule! {
@@ -68,7 +69,7 @@ impl Rule for SeveralVirtualClustersOnNamespace {
                         )
                     })
                     .collect();
-                let resource = Ref::k8s("Namespace", None, ns);
+                let resource = Ref::k8s(Kind::Namespace, None, ns);
                 let mut b = self
                     .finding(resource.clone())
                     .namespace(Some(ns))

@@ -2,6 +2,7 @@ use crate::util::{k8s_ref, k8s_step, root_workloads};
 use crate::{declare_rule, Context, Rule, RuleMeta};
 use emrguard_model::k8s::{is_emr_service_account, ObjectMeta, Workload};
 use emrguard_model::Finding;
+use emrguard_model::Kind;
 
 declare_rule! {
     /// ## What it checks
@@ -93,7 +94,7 @@ impl Rule for NonEmrWorkloadInEmrNamespace {
                 .map(|v| format!("`{}`", v.name))
                 .collect();
             out.push(
-                self.finding(k8s_ref(w.kind, w.metadata))
+                self.finding(k8s_ref(Kind::of_k8s(w.kind), w.metadata))
                     .namespace(Some(ns))
                     .message(format!(
                         "{} `{name}` runs in EMR namespace `{ns}` (virtual cluster {}) but was not created by EMR (no `emr-containers.amazonaws.com/*` labels; service account `{sa}`; image {}): it shares the namespace's pod templates, Secrets and service accounts with the EMR jobs.",
@@ -106,7 +107,7 @@ impl Rule for NonEmrWorkloadInEmrNamespace {
                         w.kind,
                         w.kind.to_ascii_lowercase()
                     ))
-                    .step(k8s_step(w.kind, w.metadata).detail(format!("serviceAccountName = {sa}")))
+                    .step(k8s_step(Kind::of_k8s(w.kind), w.metadata).detail(format!("serviceAccountName = {sa}")))
                     .location(w.loc)
                     .build(),
             );

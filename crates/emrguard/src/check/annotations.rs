@@ -50,11 +50,13 @@ pub fn collect(k: &K8sObjects) -> (Vec<Active>, Vec<String>) {
         let Some(value) = annotation(meta, suppress::ANNOTATION) else {
             continue;
         };
-        let object = Ref::k8s(
-            kind,
-            meta.namespace.as_deref(),
-            meta.name.clone().unwrap_or_default(),
-        );
+        // The object's own kind, to compare with findings' kinds (not a finding itself).
+        let object = Ref {
+            kind: kind.to_owned(),
+            name: meta.name.clone().unwrap_or_default(),
+            namespace: meta.namespace.clone(),
+            arn: None,
+        };
         let place = || {
             let name = match &object.namespace {
                 Some(ns) => format!("{ns}/{}", object.name),
