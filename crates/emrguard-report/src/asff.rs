@@ -5,7 +5,9 @@
 //! imported with workflow status `SUPPRESSED`. Security Hub takes at most 100 findings per
 //! call: split larger files (`jq -c '.Findings | _nwise(100) | {Findings: .}'`).
 
-use crate::common::{namespace_of, qualified_name, step_label, subject_label, truncate};
+use crate::common::{
+    namespace_of, namespaces_label, qualified_name, step_label, subject_label, truncate,
+};
 use crate::{Emitter, Format, RenderOptions, Report};
 use emrguard_model::{Finding, Ref, Severity};
 use serde_json::{json, Map, Value};
@@ -129,6 +131,10 @@ fn finding(f: &Finding, report: &Report, account: &str, region: &str, ts: &str) 
     fields.insert("emrguard/practice".into(), json!(f.practice.slug()));
     if let Some(ns) = namespace_of(f) {
         fields.insert("emrguard/namespace".into(), json!(truncate(ns, 1024)));
+    }
+    if let Some(ns) = namespaces_label(f) {
+        // ProductFields values are strings of at most 2048 characters: the compact form.
+        fields.insert("emrguard/namespaces".into(), json!(truncate(&ns, 1024)));
     }
     if let Some(s) = &f.subject {
         fields.insert(

@@ -43,9 +43,29 @@ pub fn subject_label(s: &Subject) -> String {
     line
 }
 
-/// `Kind namespace/name [detail]`.
+/// `Kind namespace/name [detail]`; a fork is one step: `IamRole 3 execution roles: one of
+/// a, b, c [detail]`.
 pub fn step_label(s: &PathStep) -> String {
     let mut t = ref_short(&s.kind, s.namespace.as_deref(), &s.name);
+    if !s.one_of.is_empty() {
+        let alts: Vec<String> = s
+            .one_of
+            .iter()
+            .map(|a| {
+                let mut l = ref_short(&a.kind, a.namespace.as_deref(), &a.name);
+                if let Some(arn) = &a.arn {
+                    if *arn != a.name {
+                        l.push_str(&format!(" ({arn})"));
+                    }
+                }
+                if let Some(d) = &a.detail {
+                    l.push_str(&format!(" [{d}]"));
+                }
+                l
+            })
+            .collect();
+        t.push_str(&format!(": one of {}", alts.join(", ")));
+    }
     if let Some(d) = &s.detail {
         t.push_str(&format!(" [{d}]"));
     }
@@ -55,6 +75,39 @@ pub fn step_label(s: &PathStep) -> String {
 /// The namespace a finding is about: its EMR namespace, else its resource's.
 pub fn namespace_of(f: &Finding) -> Option<&str> {
     f.namespace.as_deref().or(f.resource.namespace.as_deref())
+}
+
+/// Namespaces named before "and N more" in compact listings.
+pub const NAMESPACES_SHOWN: usize = 3;
+
+/// The EMR namespaces of a finding about one cause that reaches several, compactly:
+/// `spark-a, spark-b, spark-c and 397 more (400 EMR namespaces)`. `None` for a finding with
+/// at most one namespace (its `namespace` says it).
+pub fn namespaces_label(f: &Finding) -> Option<String> {
+    let n = f.namespaces.len();
+    if n <= 1 {
+        return None;
+    }
+    let shown: Vec<&str> = f
+        .namespaces
+        .iter()
+        .take(NAMESPACES_SHOWN)
+        .map(String::as_str)
+        .collect();
+    Some(if n > NAMESPACES_SHOWN {
+        format!(
+            "{} and {} more ({n} EMR namespaces)",
+            shown.join(", "),
+            n - NAMESPACES_SHOWN
+        )
+    } else {
+        format!("{} ({n} EMR namespaces)", shown.join(", "))
+    })
+}
+
+/// Whether a finding holds in `ns` (its namespace, its resource's, or one of its namespaces).
+pub fn in_namespace(f: &Finding, ns: &str) -> bool {
+    namespace_of(f) == Some(ns) || f.namespaces.iter().any(|n| n == ns)
 }
 
 /// The fully qualified name of a resource: its ARN, else `Kind/namespace/name`.
@@ -145,6 +198,39 @@ pub fn truncate(s: &str, max: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use emrguard_model::{Kind, Practice, Severity};
+
+    #[test]
+    fn forks_and_namespace_lists() {
+        let fork = PathStep::fork(
+            Kind::IamRole,
+            "2 execution roles",
+            vec![
+                PathStep::new(Kind::IamRole, "a"),
+                PathStep::new(Kind::IamRole, "b").detail("admin"),
+            ],
+        );
+        assert_eq!(
+            step_label(&fork),
+            "IamRole 2 execution roles: one of IamRole a, IamRole b [admin]"
+        );
+        let many: Vec<String> = (0..400).map(|i| format!("ns-{i:03}")).collect();
+        let f = Finding::builder(
+            "RBAC001",
+            Practice::Rbac,
+            Severity::High,
+            "t",
+            Ref::new(Kind::Group, "g"),
+        )
+        .namespaces(many)
+        .build();
+        assert_eq!(
+            namespaces_label(&f).unwrap(),
+            "ns-000, ns-001, ns-002 and 397 more (400 EMR namespaces)"
+        );
+        assert!(in_namespace(&f, "ns-399"));
+        assert!(!in_namespace(&f, "other"));
+    }
 
     #[test]
     fn uris() {

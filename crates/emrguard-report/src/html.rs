@@ -3,7 +3,7 @@
 //! namespace and text, and for every finding its evidence chain drawn as boxes joined by
 //! arrows (inline SVG), ending at the rule it breaks.
 
-use crate::common::{namespace_of, resource_label, subject_label, why};
+use crate::common::{namespace_of, namespaces_label, resource_label, subject_label, why};
 use crate::xml::{attr, escape};
 use crate::{practices, Emitter, Format, RenderOptions, Report, Status};
 use emrguard_model::{Finding, PathStep, Severity};
@@ -42,6 +42,8 @@ article.finding{border:1px solid var(--line);border-left:6px solid var(--sev);bo
 .node .detail{font-size:12px;color:var(--muted);overflow-wrap:anywhere}
 .node.last{border-color:var(--sev);border-width:2px}
 .arrow{flex:none;color:var(--muted)}
+.fork{display:flex;flex-direction:column;gap:4px;border-left:3px solid var(--muted);padding-left:6px;max-width:100%}
+.fork>.label{font-size:10px;text-transform:uppercase;letter-spacing:.05em;color:var(--muted)}
 dl{display:grid;grid-template-columns:max-content 1fr;gap:2px 12px;margin:8px 0 0}
 dt{color:var(--muted)}dd{margin:0;overflow-wrap:anywhere}
 footer{color:var(--muted);margin-top:24px;font-size:12px}
@@ -60,7 +62,7 @@ const JS: &str = r#"
     var shown = 0;
     cards.forEach(function (c) {
       var ok = (!p || c.dataset.practice === p) && (!s || c.dataset.severity === s) &&
-        (!n || c.dataset.namespace === n) && (sup || c.dataset.status !== "suppressed") &&
+        (!n || (" " + c.dataset.namespaces + " ").indexOf(" " + n + " ") >= 0) && (sup || c.dataset.status !== "suppressed") &&
         (!q || c.textContent.toLowerCase().indexOf(q) >= 0);
       c.hidden = !ok;
       if (ok) { shown += 1; }
@@ -118,7 +120,33 @@ fn node(kind: &str, name: &str, extra: Option<&str>, detail: Option<&str>, last:
     s
 }
 
+/// Alternatives drawn in a fork; the JSON report has them all.
+const FORK_SHOWN: usize = 8;
+
+/// A step, or for a fork its alternatives stacked in one branching box.
 fn step_node(s: &PathStep) -> String {
+    if !s.one_of.is_empty() {
+        let mut alts: Vec<String> = s.one_of.iter().take(FORK_SHOWN).map(step_node).collect();
+        if s.one_of.len() > FORK_SHOWN {
+            alts.push(node(
+                &s.kind,
+                &format!("{} more", s.one_of.len() - FORK_SHOWN),
+                None,
+                None,
+                false,
+            ));
+        }
+        let label = match &s.detail {
+            Some(d) => format!("one of {} · {}", s.name, d),
+            None => format!("one of {}", s.name),
+        };
+        return format!(
+            "<div class=\"fork\" role=\"listitem\" aria-label=\"{}\"><span class=\"label\">{}</span><div role=\"list\">{}</div></div>",
+            attr(&label),
+            escape(&label),
+            alts.join("")
+        );
+    }
     let name = match &s.namespace {
         Some(ns) => format!("{ns}/{}", s.name),
         None => s.name.clone(),
@@ -166,14 +194,21 @@ fn card(f: &Finding, report: &Report) -> String {
         ),
     };
     let ns = namespace_of(f).unwrap_or("");
+    // Every namespace the finding holds in, for the namespace filter (names have no spaces).
+    let all_ns = if f.namespaces.is_empty() {
+        ns.to_owned()
+    } else {
+        f.namespaces.join(" ")
+    };
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "<article class=\"finding sev-{sev}\" id=\"{id}\" data-practice=\"{p}\" data-severity=\"{sev}\" data-namespace=\"{ns}\" data-status=\"{status_name}\">",
+        "<article class=\"finding sev-{sev}\" id=\"{id}\" data-practice=\"{p}\" data-severity=\"{sev}\" data-namespace=\"{ns}\" data-namespaces=\"{all_ns}\" data-status=\"{status_name}\">",
         sev = f.severity.as_str(),
         id = attr(&f.id),
         p = f.practice.slug(),
         ns = attr(ns),
+        all_ns = attr(&all_ns),
     );
     let _ = writeln!(
         s,
@@ -200,6 +235,22 @@ fn card(f: &Finding, report: &Report) -> String {
     }
     if !ns.is_empty() {
         row("namespace", format!("<code>{}</code>", escape(ns)));
+    }
+    if let Some(label) = namespaces_label(f) {
+        // All of them, folded behind the compact form.
+        let all: Vec<String> = f
+            .namespaces
+            .iter()
+            .map(|n| format!("<code>{}</code>", escape(n)))
+            .collect();
+        row(
+            "namespaces",
+            format!(
+                "<details><summary>{}</summary>{}</details>",
+                escape(&label),
+                all.join(" ")
+            ),
+        );
     }
     if let Some(vc) = &f.virtual_cluster {
         row("virtual cluster", format!("<code>{}</code>", escape(vc)));
@@ -331,7 +382,15 @@ impl Emitter for Html {
         h.push_str("</tbody></table></section>\n");
 
         // Filters.
-        let namespaces: BTreeSet<&str> = report.findings.iter().filter_map(namespace_of).collect();
+        let namespaces: BTreeSet<&str> = report
+            .findings
+            .iter()
+            .flat_map(|f| {
+                namespace_of(f)
+                    .into_iter()
+                    .chain(f.namespaces.iter().map(String::as_str))
+            })
+            .collect();
         h.push_str("<section id=\"filters\" aria-label=\"filters\">\n<label>practice <select id=\"f-practice\"><option value=\"\">all</option>");
         for p in practices() {
             let _ = write!(h, "<option value=\"{0}\">{0}</option>", p.slug());

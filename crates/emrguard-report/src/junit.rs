@@ -4,7 +4,7 @@
 //! skipped; a rule without findings is one passing case. Unreadable inputs are errors of an
 //! extra `inputs` suite.
 
-use crate::common::{namespace_of, resource_label, step_label, subject_label};
+use crate::common::{namespace_of, namespaces_label, resource_label, step_label, subject_label};
 use crate::xml::{attr, escape};
 use crate::{Emitter, Format, RenderOptions, Report, Status};
 use emrguard_model::Finding;
@@ -39,6 +39,9 @@ fn finding_text(f: &Finding, report: &Report) -> String {
     }
     if let Some(ns) = namespace_of(f) {
         let _ = writeln!(t, "namespace: {ns}");
+    }
+    if let Some(ns) = namespaces_label(f) {
+        let _ = writeln!(t, "namespaces: {ns}");
     }
     let _ = writeln!(t, "{}", f.message);
     let _ = writeln!(t, "fix: {}", f.remediation);

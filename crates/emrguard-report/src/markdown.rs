@@ -2,7 +2,9 @@
 //! each finding with what it is about, why it matters and how to fix it. Suppressed findings
 //! are listed last, folded.
 
-use crate::common::{namespace_of, resource_label, step_label, subject_label, why};
+use crate::common::{
+    namespace_of, namespaces_label, resource_label, step_label, subject_label, why,
+};
 use crate::{practices, Emitter, Format, RenderOptions, Report, Status};
 use emrguard_model::{Finding, Severity};
 use std::collections::BTreeMap;
@@ -72,6 +74,9 @@ fn write_finding(out: &mut dyn Write, f: &Finding, report: &Report) -> io::Resul
     }
     if let Some(ns) = namespace_of(f) {
         writeln!(out, "- **Namespace:** {}", code(ns))?;
+    }
+    if let Some(ns) = namespaces_label(f) {
+        writeln!(out, "- **Namespaces:** {}", code(&ns))?;
     }
     if let Some(c) = f.capability {
         writeln!(out, "- **Capability:** {}", code(c.slug()))?;

@@ -147,6 +147,9 @@ fn result(f: &Finding, rule_index: Option<usize>, report: &Report, opts: &Render
     if let Some(ns) = namespace_of(f) {
         props.insert("namespace".into(), json!(ns));
     }
+    if !f.namespaces.is_empty() {
+        props.insert("namespaces".into(), json!(f.namespaces));
+    }
     if let Some(vc) = &f.virtual_cluster {
         props.insert("virtualCluster".into(), json!(vc));
     }
@@ -159,6 +162,9 @@ fn result(f: &Finding, rule_index: Option<usize>, report: &Report, opts: &Render
     if !f.path.is_empty() {
         let steps: Vec<String> = f.path.iter().map(step_label).collect();
         props.insert("evidence".into(), json!(steps));
+    }
+    if !f.grants.is_empty() {
+        props.insert("grants".into(), json!(f.grants));
     }
     props.insert("tags".into(), json!(["security", f.practice.slug()]));
     r.insert("properties".into(), Value::Object(props));

@@ -1,6 +1,6 @@
 //! Text for people: findings grouped by practice, most severe first, each with its why and fix.
 
-use crate::common::{resource_label, step_label, subject_label, why};
+use crate::common::{namespaces_label, resource_label, step_label, subject_label, why};
 use crate::{practices, Emitter, Format, RenderOptions, Report, Status};
 use emrguard_model::{Finding, Severity};
 use std::io::{self, Write};
@@ -78,6 +78,9 @@ fn render(report: &Report, opts: &RenderOptions, out: &mut dyn Write) -> io::Res
             if let Some(s) = &f.subject {
                 writeln!(out, "           subject: {}", subject_label(s))?;
             }
+            if let Some(ns) = namespaces_label(f) {
+                writeln!(out, "           namespaces: {ns}")?;
+            }
             writeln!(out, "           {}", f.message)?;
             if let Some(w) = why(&f.rule) {
                 writeln!(out, "           {} {w}", st.bold("why:"))?;
@@ -96,7 +99,19 @@ fn render(report: &Report, opts: &RenderOptions, out: &mut dyn Write) -> io::Res
                 let steps: Vec<String> = f.path.iter().map(step_label).collect();
                 writeln!(out, "           {} {}", st.dim("path:"), steps.join(" → "))?;
             }
-            for l in &f.locations {
+            // A cause reaching hundreds of namespaces has hundreds of locations: JSON has them.
+            const LOCATIONS_SHOWN: usize = 5;
+            if f.locations.len() > LOCATIONS_SHOWN {
+                writeln!(
+                    out,
+                    "           {}",
+                    st.dim(&format!(
+                        "at {} locations, the first {LOCATIONS_SHOWN}:",
+                        f.locations.len()
+                    ))
+                )?;
+            }
+            for l in f.locations.iter().take(LOCATIONS_SHOWN) {
                 let mut loc = l.file.clone();
                 if let Some(line) = l.line {
                     loc.push_str(&format!(":{line}"));
