@@ -16,6 +16,12 @@ OUT_DIR gets, as plain `kubectl get -o json` Lists and `aws` outputs:
 About 5 % of the EMR namespaces' bindings give job submitters a capability (edit, exec, secrets),
 so the run reports a realistic number of findings.
 
+With --fanout (issue 11, "Performance"), every 50th binding is instead a ClusterRoleBinding (2 %,
+about 2,000) to an aggregated or shared ClusterRole with write verbs (`edit`, `admin`, a shared
+`ci-writer`, the aggregated families whose `-write` part writes configmaps), bound to 1-3 random
+users or groups: each such grant reaches all 400 EMR namespaces, the shape that turned one cause
+into 400 findings per subject before findings were per cause.
+
 With --slice, SLICE_DIR gets the first 10,000 bindings with the roles they reference, as
 multi-document YAML of single objects (what checkov's kubernetes framework reads).
 Deterministic (seeded).
@@ -71,6 +77,8 @@ APP_ROLES = [
 def main():
     out = sys.argv[1]
     slice_dir = sys.argv[sys.argv.index("--slice") + 1] if "--slice" in sys.argv else None
+    fanout = "--fanout" in sys.argv
+    nglobal = 0
     os.makedirs(out, exist_ok=True)
     namespaces = [f"tenant-{i:04d}" for i in range(N_NS)]
     emr_ns = namespaces[:N_EMR]
@@ -119,6 +127,14 @@ def main():
             add(f"emr-containers-rb-spark-client-{suffix}", "Role", "emr-containers-role-spark-client", [subj("ServiceAccount", f"emr-containers-sa-spark-client-{suffix}", ns)])
             add(f"emr-containers-rb-spark-driver-{suffix}", "Role", "emr-containers-role-spark-driver", [subj("ServiceAccount", f"emr-containers-sa-spark-driver-{suffix}", ns)])
         while nb < BINDINGS_PER_NS:
+            nglobal += 1
+            if fanout and nglobal % 50 == 0:
+                ref = rnd.choice(["edit", "admin", "ci-writer"] + [f"family-{k:02d}" for k in range(0, N_FAMILIES, 3)])
+                who = [rnd.choice([subj("User", rnd.choice(users)), subj("Group", rnd.choice(groups))]) for _ in range(rnd.randint(1, 3))]
+                crbs.append({"apiVersion": f"{RBAC}/v1", "kind": "ClusterRoleBinding", "metadata": meta(f"crb-{ns}-{nb:02d}", i=i),
+                             "roleRef": {"apiGroup": RBAC, "kind": "ClusterRole", "name": ref}, "subjects": who})
+                nb += 1; i += 1
+                continue
             r = rnd.random()
             who = rnd.choice([subj("User", rnd.choice(users)), subj("Group", rnd.choice(groups)), subj("ServiceAccount", f"app-{nb % 7}", ns)])
             if r < 0.55:
@@ -136,6 +152,9 @@ def main():
                 add(f"rb-{nb:02d}", "Role", "missing-role", [who])
     # ClusterRoleBindings: system components, admins, and a couple of bad cluster-wide grants.
     croles.append({"apiVersion": f"{RBAC}/v1", "kind": "ClusterRole", "metadata": meta("secret-reader"), "rules": [rule([""], ["secrets"], ["get", "list"])]})
+    if fanout:
+        croles.append({"apiVersion": f"{RBAC}/v1", "kind": "ClusterRole", "metadata": meta("ci-writer"), "rules": [
+            rule([""], ["configmaps", "pods"], ["get", "list", "create", "update", "patch"]), rule(["apps"], ["deployments"], ["create", "update", "patch"])]})
     croles.append({"apiVersion": f"{RBAC}/v1", "kind": "ClusterRole", "metadata": meta("webhook-manager"), "rules": [rule(["admissionregistration.k8s.io"], ["mutatingwebhookconfigurations"], ["create", "update", "patch"])]})
     crbs.append({"apiVersion": f"{RBAC}/v1", "kind": "ClusterRoleBinding", "metadata": meta("ops-secret-reader"), "roleRef": {"apiGroup": RBAC, "kind": "ClusterRole", "name": "secret-reader"}, "subjects": [subj("Group", "group-007"), subj("Group", "group-013")]})
     crbs.append({"apiVersion": f"{RBAC}/v1", "kind": "ClusterRoleBinding", "metadata": meta("ci-webhooks"), "roleRef": {"apiGroup": RBAC, "kind": "ClusterRole", "name": "webhook-manager"}, "subjects": [subj("Group", "group-042")]})

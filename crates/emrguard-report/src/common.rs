@@ -105,11 +105,6 @@ pub fn namespaces_label(f: &Finding) -> Option<String> {
     })
 }
 
-/// Whether a finding holds in `ns` (its namespace, its resource's, or one of its namespaces).
-pub fn in_namespace(f: &Finding, ns: &str) -> bool {
-    namespace_of(f) == Some(ns) || f.namespaces.iter().any(|n| n == ns)
-}
-
 /// The fully qualified name of a resource: its ARN, else `Kind/namespace/name`.
 pub fn qualified_name(r: &Ref) -> String {
     match (&r.arn, &r.namespace) {
@@ -228,8 +223,6 @@ mod tests {
             namespaces_label(&f).unwrap(),
             "ns-000, ns-001, ns-002 and 397 more (400 EMR namespaces)"
         );
-        assert!(in_namespace(&f, "ns-399"));
-        assert!(!in_namespace(&f, "other"));
     }
 
     #[test]

@@ -652,6 +652,7 @@ pub fn scope_phrase(namespaces: &[String], cluster_wide: bool) -> String {
     match (q.as_slice(), cluster_wide) {
         ([], _) => "in no EMR namespace".to_owned(),
         ([one], true) => format!("cluster-wide, so in EMR namespace {one}"),
+        ([_, _], true) => "in both EMR namespaces (cluster-wide)".to_owned(),
         (_, true) => format!("in all {} EMR namespaces (cluster-wide)", q.len()),
         ([one], false) => format!("in EMR namespace {one}"),
         (many, false) if many.len() <= NAMESPACES_IN_MESSAGE + 1 => {

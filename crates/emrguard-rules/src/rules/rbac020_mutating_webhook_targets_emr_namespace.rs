@@ -199,11 +199,14 @@ impl Rule for MutatingWebhookTargetsEmrNamespace {
                 .unwrap_or_default();
             let mut b = self
                 .finding(k8s_ref(Kind::MutatingWebhookConfiguration, &cfg.metadata))
+                .namespaces(all.iter().map(|n| (*n).to_owned()).collect())
                 .message(format!(
-                    "MutatingWebhookConfiguration `{name}` (webhook {}, served by {served}) intercepts pods in EMR namespace{} {}: it can rewrite EMR's driver and executor pods, including their service account.",
+                    "MutatingWebhookConfiguration `{name}` (webhook {}, served by {served}) intercepts pods {}: it can rewrite EMR's driver and executor pods, including their service account.",
                     crate::util::join_words(&webhooks),
-                    if all.len() == 1 { "" } else { "s" },
-                    crate::util::join_words(&all.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>())
+                    crate::rbac_support::scope_phrase(
+                        &all.iter().map(|n| (*n).to_owned()).collect::<Vec<_>>(),
+                        false
+                    )
                 ))
                 .remediation("Exclude EMR namespaces through the webhook's namespaceSelector (and remove opt-in labels from them), or serve the webhook from a system namespace tenants cannot write to.");
             for (w, nss) in &hit {
