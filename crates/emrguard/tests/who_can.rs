@@ -121,7 +121,13 @@ fn cluster_scoped_resources_and_groups() {
         "examples/insecure-estate",
     ]);
     assert_eq!(code, 0);
-    assert!(!out.contains("job submitter)"), "{out}");
+    // Only system:masters may: the undeclared IAM role mapped into it is the one job submitter.
+    assert!(out.contains("IamRole platform-admin  (job submitter)"), "{out}");
+    assert!(
+        !out.replace("IamRole platform-admin  (job submitter)", "")
+            .contains("job submitter)"),
+        "{out}"
+    );
 }
 
 #[test]
