@@ -252,7 +252,9 @@ impl Submitters {
 /// [`IdentityMap::mappings_for`] (which scans every mapping per call).
 struct PrincipalIndex<'m> {
     exact_user: HashMap<&'m str, Vec<&'m Mapping>>,
-    templated: Vec<&'m Mapping>,
+    /// Templated usernames with their literal prefix (before the first `{{`): a name without
+    /// that prefix cannot match, which spares most of the template matching.
+    templated: Vec<(&'m str, &'m Mapping)>,
     accounts: Vec<&'m Mapping>,
     by_group: HashMap<&'m str, Vec<&'m Mapping>>,
     all: Vec<&'m Mapping>,
@@ -271,7 +273,10 @@ impl<'m> PrincipalIndex<'m> {
             ix.all.push(m);
             match m.source {
                 MappingSource::AwsAuthMapAccounts(_) => ix.accounts.push(m),
-                _ if m.username.contains("{{") => ix.templated.push(m),
+                _ if m.username.contains("{{") => {
+                    let prefix = m.username.split("{{").next().unwrap_or("");
+                    ix.templated.push((prefix, m));
+                }
                 _ => ix
                     .exact_user
                     .entry(m.username.as_str())
@@ -286,32 +291,37 @@ impl<'m> PrincipalIndex<'m> {
     }
 
     fn mappings_for(&self, map: &'m IdentityMap, s: &Subject) -> Vec<&'m Mapping> {
-        let mut out: Vec<&Mapping> =
-            match s.kind.as_str() {
-                "User" => {
-                    let mut v: Vec<&Mapping> = self
-                        .exact_user
-                        .get(s.name.as_str())
-                        .cloned()
-                        .unwrap_or_default();
-                    v.extend(self.templated.iter().copied().filter(|m| {
-                        username_matches(&m.username, &s.name, arn_account(&m.principal))
-                    }));
-                    v.extend(self.accounts.iter().copied().filter(|m| {
-                        arn_account(&s.name).is_some()
-                            && arn_account(&s.name) == arn_account(&m.principal)
-                    }));
-                    v
-                }
-                "Group" if s.name == "system:authenticated" => self.all.clone(),
-                "Group" => self
-                    .by_group
+        let mut out: Vec<&Mapping> = match s.kind.as_str() {
+            "User" => {
+                let mut v: Vec<&Mapping> = self
+                    .exact_user
                     .get(s.name.as_str())
                     .cloned()
-                    .unwrap_or_default(),
-                "ServiceAccount" => Vec::new(),
-                _ => map.mappings_for(s),
-            };
+                    .unwrap_or_default();
+                v.extend(
+                    self.templated
+                        .iter()
+                        .filter(|(prefix, m)| {
+                            s.name.starts_with(prefix)
+                                && username_matches(&m.username, &s.name, arn_account(&m.principal))
+                        })
+                        .map(|(_, m)| *m),
+                );
+                v.extend(self.accounts.iter().copied().filter(|m| {
+                    arn_account(&s.name).is_some()
+                        && arn_account(&s.name) == arn_account(&m.principal)
+                }));
+                v
+            }
+            "Group" if s.name == "system:authenticated" => self.all.clone(),
+            "Group" => self
+                .by_group
+                .get(s.name.as_str())
+                .cloned()
+                .unwrap_or_default(),
+            "ServiceAccount" => Vec::new(),
+            _ => map.mappings_for(s),
+        };
         out.sort_by(|a, b| (&a.principal, &a.source).cmp(&(&b.principal, &b.source)));
         out.dedup_by(|a, b| a.principal == b.principal && a.source == b.source);
         out
@@ -642,38 +652,6 @@ impl<'a> TopRoles<'a> {
     }
 }
 
-/// Namespaces named in a message: the first few, then how many more.
-const NAMESPACES_IN_MESSAGE: usize = 3;
-
-/// `in EMR namespace `a``, `in EMR namespaces `a`, `b` and `c``, `in all 400 EMR namespaces
-/// (cluster-wide)`, `in 12 EMR namespaces (`a`, `b`, `c` and 9 more)`.
-pub fn scope_phrase(namespaces: &[String], cluster_wide: bool) -> String {
-    let q: Vec<String> = namespaces.iter().map(|n| format!("`{n}`")).collect();
-    match (q.as_slice(), cluster_wide) {
-        ([], _) => "in no EMR namespace".to_owned(),
-        ([one], true) => format!("cluster-wide, so in EMR namespace {one}"),
-        ([_, _], true) => "in both EMR namespaces (cluster-wide)".to_owned(),
-        (_, true) => format!("in all {} EMR namespaces (cluster-wide)", q.len()),
-        ([one], false) => format!("in EMR namespace {one}"),
-        (many, false) if many.len() <= NAMESPACES_IN_MESSAGE + 1 => {
-            format!("in EMR namespaces {}", crate::util::join_words(many))
-        }
-        (many, false) => format!(
-            "in {} EMR namespaces ({}, {} and {} more)",
-            many.len(),
-            many.iter()
-                .take(NAMESPACES_IN_MESSAGE - 1)
-                .cloned()
-                .collect::<Vec<_>>()
-                .join(", "),
-            many.get(NAMESPACES_IN_MESSAGE - 1)
-                .cloned()
-                .unwrap_or_default(),
-            many.len() - NAMESPACES_IN_MESSAGE
-        ),
-    }
-}
-
 /// Grants named in a message; `grants` in the JSON has them all.
 const GRANTS_IN_MESSAGE: usize = 3;
 
@@ -732,7 +710,7 @@ fn one_finding(
     }
     let mut message = format!(
         "{who}{behind}, {}, {}, through {}",
-        scope_phrase(&namespaces, cluster_wide),
+        crate::util::scope_phrase(&namespaces, cluster_wide),
         capability_phrase(cap),
         crate::util::join_words(&via)
     );
@@ -794,7 +772,7 @@ fn one_finding(
 
 fn describe_namespaces(nss: &[&str]) -> String {
     let owned: Vec<String> = nss.iter().map(|n| (*n).to_owned()).collect();
-    scope_phrase(&owned, false)
+    crate::util::scope_phrase(&owned, false)
         .trim_start_matches("in ")
         .to_owned()
 }
@@ -813,7 +791,7 @@ fn namespaces_step(namespaces: &[String], cluster_wide: bool) -> PathStep {
             "{}, ... (all {} in `namespaces`)",
             namespaces
                 .iter()
-                .take(NAMESPACES_IN_MESSAGE)
+                .take(crate::util::NAMESPACES_IN_MESSAGE)
                 .cloned()
                 .collect::<Vec<_>>()
                 .join(", "),

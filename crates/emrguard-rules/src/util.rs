@@ -37,6 +37,38 @@ pub fn uses_host_network(spec: Option<&PodSpec>) -> bool {
     spec.and_then(|s| s.host_network).unwrap_or(false)
 }
 
+/// Namespaces named in a message: the first few, then how many more.
+pub const NAMESPACES_IN_MESSAGE: usize = 3;
+
+/// `in EMR namespace `a``, `in EMR namespaces `a`, `b` and `c``, `in all 400 EMR namespaces
+/// (cluster-wide)`, `in 12 EMR namespaces (`a`, `b`, `c` and 9 more)`.
+pub fn scope_phrase(namespaces: &[String], cluster_wide: bool) -> String {
+    let q: Vec<String> = namespaces.iter().map(|n| format!("`{n}`")).collect();
+    match (q.as_slice(), cluster_wide) {
+        ([], _) => "in no EMR namespace".to_owned(),
+        ([one], true) => format!("cluster-wide, so in EMR namespace {one}"),
+        ([_, _], true) => "in both EMR namespaces (cluster-wide)".to_owned(),
+        (_, true) => format!("in all {} EMR namespaces (cluster-wide)", q.len()),
+        ([one], false) => format!("in EMR namespace {one}"),
+        (many, false) if many.len() <= NAMESPACES_IN_MESSAGE + 1 => {
+            format!("in EMR namespaces {}", join_words(many))
+        }
+        (many, false) => format!(
+            "in {} EMR namespaces ({}, {} and {} more)",
+            many.len(),
+            many.iter()
+                .take(NAMESPACES_IN_MESSAGE - 1)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", "),
+            many.get(NAMESPACES_IN_MESSAGE - 1)
+                .cloned()
+                .unwrap_or_default(),
+            many.len() - NAMESPACES_IN_MESSAGE
+        ),
+    }
+}
+
 /// `a, b and c`.
 pub fn join_words<S: AsRef<str>>(items: &[S]) -> String {
     match items {

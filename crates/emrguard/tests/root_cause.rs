@@ -66,10 +66,12 @@ fn estate(dir: &Path, n: usize) {
         items.push(json!({"apiVersion": format!("{rbac}/v1"), "kind": "Role",
                           "metadata": {"name": "debug", "namespace": ns},
                           "rules": [{"apiGroups": [""], "resources": ["pods/exec"], "verbs": ["create"]}]}));
-        items.push(json!({"apiVersion": format!("{rbac}/v1"), "kind": "RoleBinding",
+        items.push(
+            json!({"apiVersion": format!("{rbac}/v1"), "kind": "RoleBinding",
                           "metadata": {"name": "bob-debug", "namespace": ns},
                           "roleRef": {"apiGroup": rbac, "kind": "Role", "name": "debug"},
-                          "subjects": [{"apiGroup": rbac, "kind": "User", "name": "bob"}]}));
+                          "subjects": [{"apiGroup": rbac, "kind": "User", "name": "bob"}]}),
+        );
     }
     write(
         dir,
@@ -155,7 +157,10 @@ fn cluster_wide_grants_are_one_finding_per_subject_and_capability() {
     let fs = findings(dir.path());
     // At most one finding per (rule, subject): the cause, not its namespaces.
     let mut seen = BTreeSet::new();
-    for f in fs.iter().filter(|f| f["rule"].as_str().unwrap().starts_with("RBAC00")) {
+    for f in fs
+        .iter()
+        .filter(|f| f["rule"].as_str().unwrap().starts_with("RBAC00"))
+    {
         let key = format!("{} {}", f["rule"], f["subject"]);
         assert!(seen.insert(key.clone()), "twice: {key}");
     }
@@ -164,7 +169,10 @@ fn cluster_wide_grants_are_one_finding_per_subject_and_capability() {
     let cm = cm[0];
     assert_eq!(names(&cm["namespaces"]).len(), 30);
     assert!(cm.get("namespace").is_none(), "{cm}");
-    assert!(cm["message"].as_str().unwrap().contains("in all 30 EMR namespaces"));
+    assert!(cm["message"]
+        .as_str()
+        .unwrap()
+        .contains("in all 30 EMR namespaces"));
     assert_eq!(cm["grants"][0]["cluster_wide"], true);
     // exec-pods cites the strongest rule: `create` (rule 1), not `get` (rule 0); both listed.
     let exec = by(&fs, "RBAC002", "team-0");
@@ -234,7 +242,10 @@ fn text_and_markdown_show_namespaces_compactly() {
         .is_some_and(|n| n.len() == 30)));
     let (_, html) = check(dir.path(), "html");
     assert!(html.contains("class=\"fork\""), "HTML draws forks");
-    assert!(html.contains("<code>emr-29</code>"), "HTML lists every namespace");
+    assert!(
+        html.contains("<code>emr-29</code>"),
+        "HTML lists every namespace"
+    );
 }
 
 #[test]

@@ -122,7 +122,10 @@ fn cluster_scoped_resources_and_groups() {
     ]);
     assert_eq!(code, 0);
     // Only system:masters may: the undeclared IAM role mapped into it is the one job submitter.
-    assert!(out.contains("IamRole platform-admin  (job submitter)"), "{out}");
+    assert!(
+        out.contains("IamRole platform-admin  (job submitter)"),
+        "{out}"
+    );
     assert!(
         !out.replace("IamRole platform-admin  (job submitter)", "")
             .contains("job submitter)"),

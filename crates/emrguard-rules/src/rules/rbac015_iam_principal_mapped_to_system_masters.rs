@@ -85,7 +85,7 @@ impl Rule for IamPrincipalMappedToSystemMasters {
                 continue;
             }
             let entries: Vec<String> = maps.iter().map(|m| describe_entry(m)).collect();
-            let reach = crate::rbac_support::scope_phrase(&emr, true);
+            let reach = crate::util::scope_phrase(&emr, true);
             let message = format!(
                 "{} `{}` is mapped into group `system:masters` by {}: the API server authorizes that group for everything before RBAC, so it is cluster-admin and, {}, holds every capability job submitters must not ({}). It is not declared under [administrators].",
                 subject.kind,

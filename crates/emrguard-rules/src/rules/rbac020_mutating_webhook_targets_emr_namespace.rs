@@ -203,7 +203,7 @@ impl Rule for MutatingWebhookTargetsEmrNamespace {
                 .message(format!(
                     "MutatingWebhookConfiguration `{name}` (webhook {}, served by {served}) intercepts pods {}: it can rewrite EMR's driver and executor pods, including their service account.",
                     crate::util::join_words(&webhooks),
-                    crate::rbac_support::scope_phrase(
+                    crate::util::scope_phrase(
                         &all.iter().map(|n| (*n).to_owned()).collect::<Vec<_>>(),
                         false
                     )
