@@ -1,6 +1,7 @@
 //! The snapshot: every object read, by kind, each with its source location.
 
 use crate::aws::{ec2, ecr, eks, emr, iam, misc};
+use crate::collect::CollectLog;
 use crate::k8s::{self, K8sObjects};
 use crate::node::{Dockerfile, IptablesSave};
 use crate::source::Located;
@@ -44,6 +45,10 @@ pub struct Snapshot {
     pub cloudtrail: Vec<Located<misc::CloudTrailRecord>>,
     pub iptables: Vec<Located<IptablesSave>>,
     pub dockerfiles: Vec<Located<Dockerfile>>,
+    /// `collect.sh` logs (`collect.log`).
+    pub collect_logs: Vec<Located<CollectLog>>,
+    /// Node group names from `list-nodegroups` (a cluster may have none: Karpenter, Fargate).
+    pub nodegroup_names: Vec<Located<String>>,
     pub k8s: K8sObjects,
 }
 
@@ -142,6 +147,8 @@ impl Snapshot {
         });
         sort_by_loc(&mut self.iptables);
         sort_by_loc(&mut self.dockerfiles);
+        sort_by_loc(&mut self.collect_logs);
+        dedup(&mut self.nodegroup_names, |r| r.clone());
         let k = &mut self.k8s;
         dedup(&mut k.namespaces, |o| k8s_key(&o.metadata));
         dedup(&mut k.pods, |o| k8s_key(&o.metadata));
@@ -200,7 +207,9 @@ impl Snapshot {
             ecr_registry_scanning,
             cloudtrail,
             iptables,
-            dockerfiles
+            dockerfiles,
+            collect_logs,
+            nodegroup_names
         );
         let (k, o) = (&mut self.k8s, other.k8s);
         macro_rules! extk {

@@ -328,7 +328,7 @@ impl Emitter for Html {
         let _ = write!(
             meta,
             " · {failing} at or above {} fail the check",
-            opts.fail_on
+            opts.fail_on_name()
         );
         let _ = writeln!(
             h,

@@ -151,7 +151,7 @@ impl Emitter for Markdown {
         let mut notes = vec![format!(
             "{} at or above `{}` fail the check",
             plural(failing, "finding"),
-            opts.fail_on
+            opts.fail_on_name()
         )];
         if suppressed > 0 {
             notes.push(format!("{suppressed} suppressed"));
