@@ -456,7 +456,22 @@ fn html_is_self_contained_and_works_in_headless_chromium() {
         summary["namespaces"].as_u64().unwrap() > 0,
         "namespace filter untested"
     );
+    assert_eq!(
+        summary["narrow_width"].as_u64(),
+        Some(420),
+        "the 420 px check did not run"
+    );
+    assert!(
+        summary["url"]
+            .as_str()
+            .is_some_and(|u| u.contains("practice=")),
+        "filter state not checked in the URL: {summary}"
+    );
     assert!(shot.is_file(), "no screenshot");
+    assert!(
+        dir.join("insecure-estate-html-420.png").is_file(),
+        "no 420 px screenshot"
+    );
     eprintln!("screenshot: {}", shot.display());
 }
 
