@@ -241,7 +241,12 @@ impl Emitter for Junit {
                 .iter()
                 .filter(|p| p.status != CoverageStatus::NotSelected)
                 .collect();
-            let n = selected.len();
+            let collector_failures: Vec<String> = cov
+                .collector
+                .iter()
+                .flat_map(|c| c.failures.iter().map(move |f| format!("{f} ({})", c.file)))
+                .collect();
+            let n = selected.len() + usize::from(!collector_failures.is_empty());
             let errs = selected
                 .iter()
                 .filter(|p| p.status == CoverageStatus::NotEvaluated)
@@ -273,15 +278,12 @@ impl Emitter for Junit {
                 }
                 let _ = writeln!(body, "</testcase>");
             }
-            if let Some(c) = &cov.collector {
-                for f in &c.failures {
-                    let _ = writeln!(
-                        body,
-                        "    <!-- collector failure ({}): {} -->",
-                        escape(&c.file),
-                        escape(&f.replace("--", "- -"))
-                    );
-                }
+            if !collector_failures.is_empty() {
+                let _ = writeln!(
+                    body,
+                    "    <testcase name=\"collector\" classname=\"emrguard.coverage\" time=\"0\">\n      <system-out>{}</system-out>\n    </testcase>",
+                    escape(&format!("collector: failed:\n{}", collector_failures.join("\n")))
+                );
             }
             let _ = writeln!(body, "  </testsuite>");
         }

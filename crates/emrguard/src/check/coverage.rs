@@ -689,6 +689,10 @@ pub fn compute(
                 n.notes = ks.notes.clone();
                 n.objects = ks.objects;
             }
+            // A collector failure behind an input the practice reads: it may be incomplete.
+            if n.state != InputState::NotNeeded && !n.notes.is_empty() {
+                partial = true;
+            }
         }
         let rule_ids: Vec<String> = rs.iter().map(|(id, _)| (*id).to_owned()).collect();
         let status = if !not_evaluated.is_empty() {
@@ -791,18 +795,28 @@ fn summary_line(
             if !missing_optional.is_empty() {
                 parts.push(format!("{} (optional)", missing_optional.join(", ")));
             }
-            if parts.is_empty() {
+            if parts.is_empty() && notes.is_empty() {
                 parts.push("an input had unreadable parts".to_owned());
+            }
+            if parts.is_empty() {
+                return format!("{slug}: partial: {}", notes.join("; "));
             }
             format!("{slug}: partial: {}{tail}", parts.join("; "))
         }
         CoverageStatus::Evaluated => {
-            let read: Vec<&str> = needs
-                .values()
-                .filter(|n| n.state == InputState::Present)
-                .map(|n| n.kind.as_str())
-                .collect();
-            format!("{slug}: evaluated ({})", read.join(", "))
+            let read = |required: bool| -> Vec<&str> {
+                needs
+                    .values()
+                    .filter(|n| n.state == InputState::Present && n.required == required)
+                    .map(|n| n.kind.as_str())
+                    .collect()
+            };
+            let optional = read(false).len();
+            let mut what = read(true).join(", ");
+            if optional > 0 {
+                what.push_str(&format!(" + {optional} optional"));
+            }
+            format!("{slug}: evaluated ({what})")
         }
     }
 }
