@@ -301,9 +301,10 @@ pub(crate) fn load_json_doc(ctx: &mut Ctx<'_>, text: &str, pointer: &str) {
 
 /// Keys whose values are lists of objects: their elements are captured in the same scan that
 /// splits the document's keys (one pass over the bulk of a file instead of two).
-const LIST_KEYS: [&str; 21] = [
+const LIST_KEYS: [&str; 22] = [
     "items",
     "nodegroups",
+    "fargateProfileNames",
     "RoleDetailList",
     "UserDetailList",
     "GroupDetailList",
@@ -511,6 +512,22 @@ fn dispatch_doc(ctx: &mut Ctx<'_>, text: &str, doc: &TopDoc<'_>, pointer: &str) 
         pod_identity_associations
     );
     one!("addon", "eks add-on", eks::Addon, addons);
+    one!(
+        "fargateProfile",
+        "eks fargate profile",
+        eks::FargateProfile,
+        fargate_profiles
+    );
+    if let Some(raw) = get("fargateProfileNames") {
+        recognised = true;
+        ctx.kinds.insert("eks fargate profile list");
+        items::<String>(
+            ctx,
+            raw,
+            &format!("{pointer}/fargateProfileNames"),
+            |s, v| s.fargate_profile_names.push(v),
+        );
+    }
     // EMR on EKS
     list!(
         "virtualClusters",

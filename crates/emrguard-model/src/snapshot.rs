@@ -25,6 +25,9 @@ pub struct Snapshot {
     pub associated_access_policies: Vec<Located<eks::AssociatedAccessPolicies>>,
     pub pod_identity_associations: Vec<Located<eks::PodIdentityAssociation>>,
     pub addons: Vec<Located<eks::Addon>>,
+    /// `describe-fargate-profile`, and the names of `list-fargate-profiles`.
+    pub fargate_profiles: Vec<Located<eks::FargateProfile>>,
+    pub fargate_profile_names: Vec<Located<String>>,
     // EMR on EKS
     pub virtual_clusters: Vec<Located<emr::VirtualCluster>>,
     pub endpoints: Vec<Located<emr::Endpoint>>,
@@ -120,6 +123,10 @@ impl Snapshot {
                 r.addon_name
             )
         });
+        dedup(&mut self.fargate_profiles, |r| {
+            format!("{}/{}", r.cluster_name, r.fargate_profile_name)
+        });
+        dedup(&mut self.fargate_profile_names, |r| r.clone());
         dedup(&mut self.virtual_clusters, |r| r.id.clone());
         dedup(&mut self.endpoints, |r| r.id.clone());
         dedup(&mut self.job_runs, |r| {
@@ -209,7 +216,9 @@ impl Snapshot {
             iptables,
             dockerfiles,
             collect_logs,
-            nodegroup_names
+            nodegroup_names,
+            fargate_profiles,
+            fargate_profile_names
         );
         let (k, o) = (&mut self.k8s, other.k8s);
         macro_rules! extk {
