@@ -293,6 +293,13 @@ fn collect_sh_against_moto_and_a_kubectl_stub() {
         .lines()
         .filter_map(|l| l.split_once(" FAIL ").map(|(_, c)| c))
         .collect();
+    eprintln!(
+        "collect.sh against moto: {} failed command(s):",
+        failed.len()
+    );
+    for f in &failed {
+        eprintln!("  {f}");
+    }
     // Exit 1 exactly when a command failed, and the summary names each of them.
     assert_eq!(
         run.status.code(),
