@@ -231,9 +231,12 @@ pub fn webhook_manifests(
                     "containers": [{
                         "name": "emrguard",
                         "image": o.image,
+                        // No --config: serve reads /etc/emrguard/config/emrguard.toml when the
+                        // optional ConfigMap is mounted, and starts with defaults when it is
+                        // not (an explicit --config that is missing would crash-loop the pods
+                        // and, with failurePolicy Fail, block exec and pod creation).
                         "args": ["serve", "--listen", "0.0.0.0:8443",
                                  "--tls-cert", "/etc/emrguard/tls/tls.crt", "--tls-key", "/etc/emrguard/tls/tls.key",
-                                 "--config", "/etc/emrguard/config/emrguard.toml",
                                  "--watch", "--snapshot", "/etc/emrguard/snapshot"],
                         "ports": [{"name": "https", "containerPort": 8443, "protocol": "TCP"}],
                         "readinessProbe": probe("/readyz"),

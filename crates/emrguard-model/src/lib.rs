@@ -3,6 +3,7 @@
 //! rules query.
 
 pub mod aws;
+pub mod collect;
 pub mod finding;
 pub mod index;
 pub mod k8s;

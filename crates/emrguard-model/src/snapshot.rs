@@ -1,6 +1,7 @@
 //! The snapshot: every object read, by kind, each with its source location.
 
 use crate::aws::{ec2, ecr, eks, emr, iam, misc};
+use crate::collect::CollectLog;
 use crate::k8s::{self, K8sObjects};
 use crate::node::{Dockerfile, IptablesSave};
 use crate::source::Located;
@@ -24,6 +25,9 @@ pub struct Snapshot {
     pub associated_access_policies: Vec<Located<eks::AssociatedAccessPolicies>>,
     pub pod_identity_associations: Vec<Located<eks::PodIdentityAssociation>>,
     pub addons: Vec<Located<eks::Addon>>,
+    /// `describe-fargate-profile`, and the names of `list-fargate-profiles`.
+    pub fargate_profiles: Vec<Located<eks::FargateProfile>>,
+    pub fargate_profile_names: Vec<Located<String>>,
     // EMR on EKS
     pub virtual_clusters: Vec<Located<emr::VirtualCluster>>,
     pub endpoints: Vec<Located<emr::Endpoint>>,
@@ -44,6 +48,10 @@ pub struct Snapshot {
     pub cloudtrail: Vec<Located<misc::CloudTrailRecord>>,
     pub iptables: Vec<Located<IptablesSave>>,
     pub dockerfiles: Vec<Located<Dockerfile>>,
+    /// `collect.sh` logs (`collect.log`).
+    pub collect_logs: Vec<Located<CollectLog>>,
+    /// Node group names from `list-nodegroups` (a cluster may have none: Karpenter, Fargate).
+    pub nodegroup_names: Vec<Located<String>>,
     pub k8s: K8sObjects,
 }
 
@@ -115,6 +123,10 @@ impl Snapshot {
                 r.addon_name
             )
         });
+        dedup(&mut self.fargate_profiles, |r| {
+            format!("{}/{}", r.cluster_name, r.fargate_profile_name)
+        });
+        dedup(&mut self.fargate_profile_names, |r| r.clone());
         dedup(&mut self.virtual_clusters, |r| r.id.clone());
         dedup(&mut self.endpoints, |r| r.id.clone());
         dedup(&mut self.job_runs, |r| {
@@ -142,6 +154,8 @@ impl Snapshot {
         });
         sort_by_loc(&mut self.iptables);
         sort_by_loc(&mut self.dockerfiles);
+        sort_by_loc(&mut self.collect_logs);
+        dedup(&mut self.nodegroup_names, |r| r.clone());
         let k = &mut self.k8s;
         dedup(&mut k.namespaces, |o| k8s_key(&o.metadata));
         dedup(&mut k.pods, |o| k8s_key(&o.metadata));
@@ -200,7 +214,11 @@ impl Snapshot {
             ecr_registry_scanning,
             cloudtrail,
             iptables,
-            dockerfiles
+            dockerfiles,
+            collect_logs,
+            nodegroup_names,
+            fargate_profiles,
+            fargate_profile_names
         );
         let (k, o) = (&mut self.k8s, other.k8s);
         macro_rules! extk {

@@ -114,6 +114,100 @@ pub fn qualified_name(r: &Ref) -> String {
     }
 }
 
+/// An object behind several findings: fixing it fixes them all (or most).
+pub struct Cause<'a> {
+    /// `Kind namespace/name`.
+    pub label: String,
+    /// The findings it is behind, most severe first.
+    pub findings: Vec<&'a Finding>,
+}
+
+impl Cause<'_> {
+    /// `3 critical, 2 high`.
+    pub fn severities(&self) -> String {
+        let mut parts = Vec::new();
+        for s in emrguard_model::Severity::ALL {
+            let n = self.findings.iter().filter(|f| f.severity == s).count();
+            if n > 0 {
+                parts.push(format!("{n} {s}"));
+            }
+        }
+        parts.join(", ")
+    }
+
+    /// The rules of its findings, in order, once each.
+    pub fn rules(&self) -> Vec<&str> {
+        let mut v: Vec<&str> = self.findings.iter().map(|f| f.rule.as_str()).collect();
+        v.sort_unstable();
+        v.dedup();
+        v
+    }
+}
+
+/// The objects behind most of `findings` (their resource, subject, or a step of their evidence
+/// path), greedily: the object behind the most findings first, then the one behind the most of
+/// the rest, and so on; at most `n`, each behind at least two findings. Deterministic.
+pub fn top_causes<'a>(findings: &[&'a Finding], n: usize) -> Vec<Cause<'a>> {
+    use std::collections::BTreeMap;
+    let objects = |f: &Finding| -> Vec<(String, String)> {
+        let mut v = vec![(f.resource.key(), resource_label(&f.resource))];
+        if let Some(s) = &f.subject {
+            v.push((s.key(), ref_short(&s.kind, s.namespace.as_deref(), &s.name)));
+        }
+        for p in &f.path {
+            let key = match &p.arn {
+                Some(a) => a.clone(),
+                None => format!(
+                    "{}/{}/{}",
+                    p.kind,
+                    p.namespace.as_deref().unwrap_or(""),
+                    p.name
+                ),
+            };
+            v.push((key, ref_short(&p.kind, p.namespace.as_deref(), &p.name)));
+        }
+        v.sort();
+        v.dedup_by(|a, b| a.0 == b.0);
+        v
+    };
+    let per: Vec<Vec<(String, String)>> = findings.iter().map(|f| objects(f)).collect();
+    let mut left: Vec<usize> = (0..findings.len()).collect();
+    let mut out = Vec::new();
+    while out.len() < n && !left.is_empty() {
+        let mut count: BTreeMap<&str, (usize, &str)> = BTreeMap::new();
+        for &i in &left {
+            for (k, label) in per.get(i).map(Vec::as_slice).unwrap_or(&[]) {
+                count.entry(k.as_str()).or_insert((0, label.as_str())).0 += 1;
+            }
+        }
+        let Some((key, (c, label))) = count
+            .iter()
+            .max_by(|a, b| a.1 .0.cmp(&b.1 .0).then_with(|| b.0.cmp(a.0)))
+            .map(|(k, v)| (k.to_string(), *v))
+        else {
+            break;
+        };
+        if c < 2 {
+            break;
+        }
+        let label = label.to_owned();
+        let (hit, rest): (Vec<usize>, Vec<usize>) = left
+            .iter()
+            .partition(|&&i| per.get(i).is_some_and(|o| o.iter().any(|(k, _)| *k == key)));
+        let mut fs: Vec<&Finding> = hit
+            .iter()
+            .filter_map(|&i| findings.get(i).copied())
+            .collect();
+        fs.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+        out.push(Cause {
+            label,
+            findings: fs,
+        });
+        left = rest;
+    }
+    out
+}
+
 /// Remove `.` and resolve `..` without touching the file system.
 fn normalize(p: &Path) -> PathBuf {
     let mut out = PathBuf::new();

@@ -1,11 +1,16 @@
 //! One self-contained HTML page: inline CSS and JavaScript, no fetches (a Content Security
-//! Policy forbids them). A summary by practice and severity, filters by practice, severity,
-//! namespace and text, and for every finding its evidence chain drawn as boxes joined by
-//! arrows (inline SVG), ending at the rule it breaks.
+//! Policy forbids them). Coverage first, a summary by practice and severity (each cell a button
+//! that filters), the top causes, filters by practice, severity ("and above"), namespace and
+//! text, kept in the URL's fragment (`#practice=rbac&severity=high`) so that a filtered view
+//! can be shared and survives a reload, and for every finding its evidence chain drawn as
+//! boxes joined by arrows (inline SVG), ending at the rule it breaks. Fits a 420 px wide
+//! screen: the table's headers shorten, nothing is cut.
 
-use crate::common::{namespace_of, namespaces_label, resource_label, subject_label, why};
+use crate::common::{
+    namespace_of, namespaces_label, resource_label, subject_label, top_causes, why,
+};
 use crate::xml::{attr, escape};
-use crate::{practices, Emitter, Format, RenderOptions, Report, Status};
+use crate::{practices, CoverageStatus, Emitter, Format, RenderOptions, Report, Status};
 use emrguard_model::{Finding, PathStep, Severity};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -25,7 +30,9 @@ code{font:12px/1.4 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;backgrou
 table.summary{border-collapse:collapse;margin-top:8px}
 table.summary th,table.summary td{border:1px solid var(--line);padding:4px 10px;text-align:right}
 table.summary th:first-child{text-align:left}
-table.summary td.n{cursor:pointer}table.summary td.n:hover{outline:2px solid var(--low)}
+table.summary td.n button{font:inherit;color:inherit;background:none;border:0;padding:0;cursor:pointer;width:100%;text-align:right;text-decoration:underline dotted}
+table.summary td.n:hover,table.summary td.n:focus-within{outline:2px solid var(--low)}
+table.summary .short{display:none}
 table.summary td.zero{color:var(--muted)}
 #filters{display:flex;flex-wrap:wrap;gap:12px;align-items:center;position:sticky;top:0;background:var(--bg);padding:10px 0;border-bottom:1px solid var(--line);z-index:1}
 #filters select,#filters input[type=search]{font:inherit;padding:3px 6px;background:var(--bg);color:var(--fg);border:1px solid var(--line);border-radius:6px}
@@ -48,20 +55,59 @@ dl{display:grid;grid-template-columns:max-content 1fr;gap:2px 12px;margin:8px 0 
 dt{color:var(--muted)}dd{margin:0;overflow-wrap:anywhere}
 footer{color:var(--muted);margin-top:24px;font-size:12px}
 ul.notes li{margin:2px 0}
+article.finding,section,li{overflow-wrap:anywhere}
+.node{max-width:min(320px,100%)}
+ul.coverage{list-style:none;padding:0;margin:0}ul.coverage li{margin:2px 0;padding-left:8px;border-left:4px solid var(--line)}
+ul.coverage li.not-evaluated{border-color:var(--high);font-weight:600}ul.coverage li.partial{border-color:var(--med)}ul.coverage li.evaluated{border-color:var(--line);color:var(--muted)}
+.incomplete{border:2px solid var(--high);border-radius:6px;padding:6px 10px}
+@media (max-width:600px){
+body{padding:8px}
+table.summary th,table.summary td{padding:2px 4px;font-size:12px}
+table.summary .long{display:none}table.summary .short{display:inline}
+#filters{gap:6px}#filters label{flex:1 1 45%}#filters select,#filters input[type=search]{width:100%}
+#shown{margin-left:0}
+article.finding{padding:8px 10px}
+dl{grid-template-columns:1fr}dt{margin-top:4px}
+}
 "#;
 
-const JS: &str = r#"
+const JS: &str = r##"
 (function () {
   "use strict";
   var byId = function (id) { return document.getElementById(id); };
   var cards = Array.prototype.slice.call(document.querySelectorAll("article.finding"));
-  var fields = ["f-practice", "f-severity", "f-namespace", "f-suppressed", "f-text"];
-  function apply() {
+  var RANK = { critical: 0, high: 1, medium: 2, low: 3, info: 4 };
+  // Filter state <-> URL fragment (`#practice=rbac&severity=high&namespace=..&q=..&suppressed=1`).
+  var KEYS = { practice: "f-practice", severity: "f-severity", namespace: "f-namespace", q: "f-text" };
+  function toHash() {
+    var parts = [];
+    Object.keys(KEYS).forEach(function (k) {
+      var v = byId(KEYS[k]).value;
+      if (v) { parts.push(k + "=" + encodeURIComponent(v)); }
+    });
+    if (byId("f-suppressed").checked) { parts.push("suppressed=1"); }
+    var h = parts.length ? "#" + parts.join("&") : " ";
+    try { history.replaceState(null, "", h === " " ? location.pathname + location.search : h); } catch (e) { /* file: origins may refuse */ }
+  }
+  function fromHash() {
+    var h = location.hash.replace(/^#/, "");
+    if (h.indexOf("=") < 0) { return; }  // a link to a finding, not a filter
+    h.split("&").forEach(function (kv) {
+      var i = kv.indexOf("="), k = kv.slice(0, i), v = decodeURIComponent(kv.slice(i + 1));
+      if (KEYS[k]) {
+        var el = byId(KEYS[k]);
+        if (el.tagName === "SELECT" && !Array.prototype.some.call(el.options, function (o) { return o.value === v; })) { return; }
+        el.value = v;
+      } else if (k === "suppressed") { byId("f-suppressed").checked = v === "1"; }
+    });
+  }
+  function apply(keepUrl) {
     var p = byId("f-practice").value, s = byId("f-severity").value, n = byId("f-namespace").value;
     var sup = byId("f-suppressed").checked, q = byId("f-text").value.trim().toLowerCase();
     var shown = 0;
     cards.forEach(function (c) {
-      var ok = (!p || c.dataset.practice === p) && (!s || c.dataset.severity === s) &&
+      var sevOk = !s || (s.charAt(0) === "=" ? c.dataset.severity === s.slice(1) : RANK[c.dataset.severity] <= RANK[s]);
+      var ok = (!p || c.dataset.practice === p) && sevOk &&
         (!n || (" " + c.dataset.namespaces + " ").indexOf(" " + n + " ") >= 0) && (sup || c.dataset.status !== "suppressed") &&
         (!q || c.textContent.toLowerCase().indexOf(q) >= 0);
       c.hidden = !ok;
@@ -69,23 +115,27 @@ const JS: &str = r#"
     });
     byId("shown").textContent = shown + " of " + cards.length + " findings shown";
     byId("empty").hidden = shown !== 0;
+    if (!keepUrl) { toHash(); }
   }
-  fields.forEach(function (id) {
+  ["f-practice", "f-severity", "f-namespace", "f-suppressed", "f-text"].forEach(function (id) {
     var el = byId(id);
-    el.addEventListener("input", apply);
-    el.addEventListener("change", apply);
+    el.addEventListener("input", function () { apply(); });
+    el.addEventListener("change", function () { apply(); });
   });
+  // Summary cells: a button each (reachable by Tab, activated by Enter or Space).
   Array.prototype.forEach.call(document.querySelectorAll("td.n"), function (td) {
     td.addEventListener("click", function () {
       byId("f-practice").value = td.dataset.practice || "";
-      byId("f-severity").value = td.dataset.severity || "";
+      byId("f-severity").value = td.dataset.severity ? "=" + td.dataset.severity : "";
       apply();
       byId("filters").scrollIntoView();
     });
   });
-  apply();
+  window.addEventListener("hashchange", function () { fromHash(); apply(true); });
+  fromHash();
+  apply(true);
 }());
-"#;
+"##;
 
 const ARROW: &str = r#"<svg class="arrow" width="28" height="14" viewBox="0 0 28 14" aria-hidden="true"><path d="M1 7H25M19 2l6 5-6 5" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round"/></svg>"#;
 
@@ -328,7 +378,7 @@ impl Emitter for Html {
         let _ = write!(
             meta,
             " · {failing} at or above {} fail the check",
-            opts.fail_on
+            opts.fail_on_name()
         );
         let _ = writeln!(
             h,
@@ -336,16 +386,61 @@ impl Emitter for Html {
             escape(&meta)
         );
 
-        // Summary by practice and severity (suppressed findings excluded).
+        // Coverage: what could be evaluated.
+        if let Some(c) = &report.coverage {
+            h.push_str("<section id=\"coverage\"><h2>Coverage</h2>\n");
+            if !c.complete {
+                h.push_str("<p class=\"incomplete\"><strong>Incomplete:</strong> not every selected practice could be evaluated, or an input was unreadable; the check fails (exit 2) unless <code>--allow-partial</code>.</p>\n");
+            }
+            h.push_str("<ul class=\"coverage\">");
+            for p in &c.practices {
+                let class = match p.status {
+                    CoverageStatus::Evaluated => "evaluated",
+                    CoverageStatus::Partial => "partial",
+                    CoverageStatus::NotEvaluated => "not-evaluated",
+                    CoverageStatus::NotSelected => continue,
+                };
+                let _ = write!(
+                    h,
+                    "<li class=\"{class}\" data-practice=\"{}\">{}</li>",
+                    attr(&p.practice),
+                    escape(&p.summary)
+                );
+            }
+            if let Some(l) = &c.collector {
+                for f in &l.failures {
+                    let _ = write!(
+                        h,
+                        "<li class=\"partial\">collector: failed: <code>{}</code> ({})</li>",
+                        escape(f),
+                        escape(&l.file)
+                    );
+                }
+            }
+            h.push_str("</ul></section>\n");
+        }
+
+        // Summary by practice and severity (suppressed findings excluded; every finding,
+        // also those below --min-severity).
         let mut counts: BTreeMap<(&str, &str), usize> = BTreeMap::new();
-        for f in report.findings.iter().filter(|f| !f.suppressed) {
+        for f in report.all_findings().filter(|f| !f.suppressed) {
             *counts
                 .entry((f.practice.slug(), f.severity.as_str()))
                 .or_default() += 1;
         }
         h.push_str("<section id=\"summary\"><h2>Summary</h2>\n<table class=\"summary\"><thead><tr><th>practice</th>");
         for v in Severity::ALL {
-            let _ = write!(h, "<th>{v}</th>");
+            let short = match v {
+                Severity::Critical => "crit",
+                Severity::High => "high",
+                Severity::Medium => "med",
+                Severity::Low => "low",
+                Severity::Info => "info",
+            };
+            let _ = write!(
+                h,
+                "<th><span class=\"long\">{v}</span><abbr class=\"short\" title=\"{v}\">{short}</abbr></th>"
+            );
         }
         h.push_str("<th>total</th></tr></thead><tbody>\n");
         for p in practices() {
@@ -364,8 +459,8 @@ impl Emitter for Html {
                 } else {
                     let _ = write!(
                         h,
-                        "<td class=\"n sev-{v}\" data-practice=\"{}\" data-severity=\"{v}\" title=\"show these\">{n}</td>",
-                        p.slug()
+                        "<td class=\"n sev-{v}\" data-practice=\"{p}\" data-severity=\"{v}\"><button type=\"button\" aria-label=\"show the {n} {v} findings of {p}\">{n}</button></td>",
+                        p = p.slug()
                     );
                 }
             }
@@ -374,12 +469,34 @@ impl Emitter for Html {
             } else {
                 let _ = writeln!(
                     h,
-                    "<td class=\"n\" data-practice=\"{}\" data-severity=\"\">{total}</td></tr>",
-                    p.slug()
+                    "<td class=\"n\" data-practice=\"{p}\" data-severity=\"\"><button type=\"button\" aria-label=\"show the {total} findings of {p}\">{total}</button></td></tr>",
+                    p = p.slug()
                 );
             }
         }
         h.push_str("</tbody></table></section>\n");
+
+        // Top causes: the objects behind most open findings.
+        let open: Vec<&Finding> = report
+            .findings
+            .iter()
+            .filter(|f| report.status(f) == Status::Open)
+            .collect();
+        let causes = top_causes(&open, 5);
+        if !causes.is_empty() {
+            h.push_str("<section id=\"causes\"><h2>Top causes</h2><ul class=\"notes\">");
+            for c in &causes {
+                let _ = write!(
+                    h,
+                    "<li><strong>{}</strong> findings ({}) — <code>{}</code> <span class=\"tag\">{}</span></li>",
+                    c.findings.len(),
+                    escape(&c.severities()),
+                    escape(&c.label),
+                    escape(&c.rules().join(", "))
+                );
+            }
+            h.push_str("</ul></section>\n");
+        }
 
         // Filters.
         let namespaces: BTreeSet<&str> = report
@@ -395,10 +512,20 @@ impl Emitter for Html {
         for p in practices() {
             let _ = write!(h, "<option value=\"{0}\">{0}</option>", p.slug());
         }
-        h.push_str("</select></label>\n<label>severity <select id=\"f-severity\"><option value=\"\">all</option>");
+        h.push_str("</select></label>\n<label>severity <select id=\"f-severity\"><option value=\"\">all</option><optgroup label=\"at least\">");
         for v in Severity::ALL {
-            let _ = write!(h, "<option value=\"{v}\">{v}</option>");
+            let label = if v == Severity::Critical {
+                "critical".to_owned()
+            } else {
+                format!("{v} and above")
+            };
+            let _ = write!(h, "<option value=\"{v}\">{label}</option>");
         }
+        h.push_str("</optgroup><optgroup label=\"exactly\">");
+        for v in Severity::ALL {
+            let _ = write!(h, "<option value=\"={v}\">only {v}</option>");
+        }
+        h.push_str("</optgroup>");
         h.push_str("</select></label>\n<label>namespace <select id=\"f-namespace\"><option value=\"\">all</option>");
         for ns in &namespaces {
             let _ = write!(h, "<option value=\"{}\">{}</option>", attr(ns), escape(ns));
@@ -414,8 +541,13 @@ impl Emitter for Html {
 
         // Findings.
         h.push_str("<main id=\"findings\">\n");
+        // With a baseline, new findings first; then by severity.
         let mut fs: Vec<&Finding> = report.findings.iter().collect();
-        fs.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+        fs.sort_by(|a, b| {
+            (report.status(a) == Status::Baseline)
+                .cmp(&(report.status(b) == Status::Baseline))
+                .then_with(|| a.sort_key().cmp(&b.sort_key()))
+        });
         for f in fs {
             h.push_str(&card(f, report));
         }
@@ -438,6 +570,36 @@ impl Emitter for Html {
         }
         for w in &report.warnings {
             notes.push(format!("warning: {}", rich(w)));
+        }
+        if let Some(b) = &report.baseline {
+            notes.push(format!(
+                "baseline <code>{}</code>: {} unchanged, {} new, {} fixed",
+                escape(&b.file),
+                b.unchanged.len(),
+                report
+                    .findings
+                    .iter()
+                    .filter(|f| report.status(f) == Status::Open)
+                    .count(),
+                b.fixed.len()
+            ));
+            for k in &b.fixed {
+                notes.push(format!(
+                    "fixed: {} {} {} — <code>{}</code> <span class=\"tag\">{}</span>",
+                    escape(&k.severity.to_uppercase()),
+                    escape(&k.rule),
+                    escape(&k.title),
+                    escape(&k.resource),
+                    escape(&k.id)
+                ));
+            }
+        }
+        if !report.hidden.is_empty() {
+            notes.push(format!(
+                "{} findings below {} not shown (--min-severity)",
+                report.hidden.len(),
+                report.min_severity.map_or("", |s| s.as_str())
+            ));
         }
         if !report.administrators.is_empty() {
             notes.push(format!(

@@ -1,12 +1,14 @@
 //! JUnit XML for CI test reports: one test suite per rule that ran, one test case per rule and
 //! resource. A case fails when one of its findings is at or above `--fail-on` and neither
 //! suppressed nor in the baseline; a case whose findings are all suppressed or known is
-//! skipped; a rule without findings is one passing case. Unreadable inputs are errors of an
-//! extra `inputs` suite.
+//! skipped; a rule without findings is one passing case, unless coverage says it could not run
+//! (a required input missing: `<skipped/>` naming the input, never a pass). Unreadable inputs
+//! are errors of an extra `inputs` suite; practices that could not be evaluated are errors of a
+//! `coverage` suite.
 
 use crate::common::{namespace_of, namespaces_label, resource_label, step_label, subject_label};
 use crate::xml::{attr, escape};
-use crate::{Emitter, Format, RenderOptions, Report, Status};
+use crate::{CoverageStatus, Emitter, Format, RenderOptions, Report, RuleCoverage, Status};
 use emrguard_model::Finding;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -104,12 +106,35 @@ impl Emitter for Junit {
             match by_rule.get(id) {
                 None => {
                     tests += 1;
-                    let _ = writeln!(
-                        cases,
-                        "    <testcase name=\"{}\" classname=\"{}\" time=\"0\"/>",
-                        attr(&format!("{id}: no findings")),
-                        attr(&classname)
-                    );
+                    match report.coverage.as_ref().and_then(|c| c.rule(id)) {
+                        Some(rc) => {
+                            skipped += 1;
+                            let (name, why) = match rc {
+                                RuleCoverage::NotEvaluated(r) => (
+                                    format!("{id}: not evaluated"),
+                                    format!("not evaluated: {r}"),
+                                ),
+                                RuleCoverage::Skipped(r) => {
+                                    (format!("{id}: nothing to check"), format!("skipped: {r}"))
+                                }
+                            };
+                            let _ = writeln!(
+                                cases,
+                                "    <testcase name=\"{}\" classname=\"{}\" time=\"0\">\n      <skipped message=\"{}\"/>\n    </testcase>",
+                                attr(&name),
+                                attr(&classname),
+                                attr(&why)
+                            );
+                        }
+                        None => {
+                            let _ = writeln!(
+                                cases,
+                                "    <testcase name=\"{}\" classname=\"{}\" time=\"0\"/>",
+                                attr(&format!("{id}: no findings")),
+                                attr(&classname)
+                            );
+                        }
+                    }
                 }
                 Some(map) => {
                     for case in map.values() {
@@ -117,10 +142,7 @@ impl Emitter for Junit {
                         let failing: Vec<&&Finding> = case
                             .findings
                             .iter()
-                            .filter(|f| {
-                                report.status(f) == Status::Open
-                                    && f.severity.at_least(opts.fail_on)
-                            })
+                            .filter(|f| report.status(f) == Status::Open && opts.fails(f.severity))
                             .collect();
                         let all_accepted = case
                             .findings
@@ -209,6 +231,58 @@ impl Emitter for Junit {
                     "    <testcase name=\"{}\" classname=\"emrguard.inputs\" time=\"0\">\n      <error message=\"{}\" type=\"unreadable\"/>\n    </testcase>",
                     attr(&format!("{}{loc}", e.file)),
                     attr(&e.message)
+                );
+            }
+            let _ = writeln!(body, "  </testsuite>");
+        }
+        if let Some(cov) = &report.coverage {
+            let selected: Vec<_> = cov
+                .practices
+                .iter()
+                .filter(|p| p.status != CoverageStatus::NotSelected)
+                .collect();
+            let collector_failures: Vec<String> = cov
+                .collector
+                .iter()
+                .flat_map(|c| c.failures.iter().map(move |f| format!("{f} ({})", c.file)))
+                .collect();
+            let n = selected.len() + usize::from(!collector_failures.is_empty());
+            let errs = selected
+                .iter()
+                .filter(|p| p.status == CoverageStatus::NotEvaluated)
+                .count();
+            t_tests += n;
+            t_err += errs;
+            let _ = writeln!(
+                body,
+                "  <testsuite name=\"coverage\" tests=\"{n}\" failures=\"0\" errors=\"{errs}\" skipped=\"0\" time=\"0\">"
+            );
+            for p in selected {
+                let _ = write!(
+                    body,
+                    "    <testcase name=\"{}\" classname=\"emrguard.coverage\" time=\"0\">",
+                    attr(&p.practice)
+                );
+                if p.status == CoverageStatus::NotEvaluated {
+                    let _ = write!(
+                        body,
+                        "\n      <error message=\"{}\" type=\"not-evaluated\"/>\n    ",
+                        attr(&p.summary)
+                    );
+                } else {
+                    let _ = write!(
+                        body,
+                        "\n      <system-out>{}</system-out>\n    ",
+                        escape(&p.summary)
+                    );
+                }
+                let _ = writeln!(body, "</testcase>");
+            }
+            if !collector_failures.is_empty() {
+                let _ = writeln!(
+                    body,
+                    "    <testcase name=\"collector\" classname=\"emrguard.coverage\" time=\"0\">\n      <system-out>{}</system-out>\n    </testcase>",
+                    escape(&format!("collector: failed:\n{}", collector_failures.join("\n")))
                 );
             }
             let _ = writeln!(body, "  </testsuite>");

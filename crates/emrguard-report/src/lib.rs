@@ -3,6 +3,7 @@
 
 mod asff;
 mod common;
+pub mod coverage;
 pub mod docs;
 mod html;
 mod junit;
@@ -11,6 +12,9 @@ mod sarif;
 mod text;
 mod xml;
 
+pub use coverage::{
+    CollectorLog, Coverage, CoverageStatus, InputNeed, InputState, PracticeCoverage, RuleCoverage,
+};
 use emrguard_model::{Finding, Practice, Severity};
 use emrguard_rules::RuleMeta;
 use serde::Serialize;
@@ -76,6 +80,14 @@ pub struct Report {
     /// The baseline the findings were compared with (`--baseline`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub baseline: Option<Baseline>,
+    /// What could be evaluated: per practice, the inputs it needs and whether they were read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub coverage: Option<Coverage>,
+    /// Findings left out by `--min-severity` (counted in the summary, not listed).
+    #[serde(skip)]
+    pub hidden: Vec<Finding>,
+    #[serde(skip)]
+    pub min_severity: Option<Severity>,
     /// The rules that ran, with their effective default severity (SARIF, JUnit). Empty means
     /// the whole catalogue at its default severities.
     #[serde(skip)]
@@ -107,6 +119,9 @@ impl Report {
             suppressions: Vec::new(),
             warnings: Vec::new(),
             baseline: None,
+            coverage: None,
+            hidden: Vec::new(),
+            min_severity: None,
             rules: Vec::new(),
             cluster: None,
             account: None,
@@ -123,12 +138,29 @@ impl Report {
     }
 
     /// Findings that count for the exit code: not suppressed, not in the baseline, at or above
-    /// `threshold`.
-    pub fn failing(&self, threshold: Severity) -> usize {
+    /// `threshold` (none with `--fail-on none`).
+    pub fn failing(&self, threshold: Option<Severity>) -> usize {
+        let Some(t) = threshold else { return 0 };
         self.findings
             .iter()
-            .filter(|f| !f.suppressed && !self.in_baseline(f) && f.severity.at_least(threshold))
+            .filter(|f| !f.suppressed && !self.in_baseline(f) && f.severity.at_least(t))
             .count()
+    }
+
+    /// Keep only the findings at or above `min` (`--min-severity`); the summary still counts
+    /// every finding and [`Report::hidden`] says how many are not shown.
+    pub fn keep_at_least(&mut self, min: Severity) {
+        let (shown, hidden): (Vec<Finding>, Vec<Finding>) = std::mem::take(&mut self.findings)
+            .into_iter()
+            .partition(|f| f.severity.at_least(min));
+        self.findings = shown;
+        self.hidden = hidden;
+        self.min_severity = Some(min);
+    }
+
+    /// Every finding, shown or left out by `--min-severity`.
+    pub fn all_findings(&self) -> impl Iterator<Item = &Finding> {
+        self.findings.iter().chain(&self.hidden)
     }
 
     /// Whether a finding counts, was known in the baseline, or is suppressed.
@@ -226,12 +258,103 @@ pub struct Baseline {
     pub file: String,
     /// Ids of this run's findings that were already in the baseline.
     pub unchanged: Vec<String>,
+    /// Findings of the baseline that this run no longer reports (fixed, or out of scope).
+    pub fixed: Vec<KnownFinding>,
     /// Every finding id of the baseline.
     #[serde(skip)]
     pub known: BTreeSet<String>,
 }
 
+/// A finding of the baseline, as much of it as the report needs to list it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct KnownFinding {
+    pub id: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub rule: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub severity: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub title: String,
+    /// `Kind namespace/name` of its resource.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub resource: String,
+}
+
 impl Baseline {
+    /// Compare `findings` with the baseline's: which are unchanged, which were fixed.
+    pub fn compare(file: String, known: Vec<KnownFinding>, findings: &[Finding]) -> Baseline {
+        let ids: BTreeSet<&str> = findings.iter().map(|f| f.id.as_str()).collect();
+        let known_ids: BTreeSet<String> = known.iter().map(|k| k.id.clone()).collect();
+        let unchanged = findings
+            .iter()
+            .filter(|f| known_ids.contains(&f.id))
+            .map(|f| f.id.clone())
+            .collect();
+        let mut fixed: Vec<KnownFinding> = known
+            .into_iter()
+            .filter(|k| !ids.contains(k.id.as_str()))
+            .collect();
+        fixed.sort_by(|a, b| {
+            let rank = |s: &str| s.parse::<Severity>().map_or(u8::MAX, |s| s as u8);
+            rank(&a.severity)
+                .cmp(&rank(&b.severity))
+                .then_with(|| a.rule.cmp(&b.rule))
+                .then_with(|| a.id.cmp(&b.id))
+        });
+        fixed.dedup_by(|a, b| a.id == b.id);
+        Baseline {
+            file,
+            unchanged,
+            fixed,
+            known: known_ids,
+        }
+    }
+
+    /// Read the findings of an earlier JSON report (`findings[]`: `id`, and `rule`,
+    /// `severity`, `title`, `resource` where present).
+    pub fn parse_findings(file: &str, json: &str) -> Result<Vec<KnownFinding>, String> {
+        let v: serde_json::Value =
+            serde_json::from_str(json).map_err(|e| format!("{file}: not a JSON report: {e}"))?;
+        let findings = v
+            .get("findings")
+            .and_then(serde_json::Value::as_array)
+            .ok_or_else(|| format!("{file}: not an emrguard JSON report (no `findings` array)"))?;
+        let text = |f: &serde_json::Value, k: &str| {
+            f.get(k)
+                .and_then(serde_json::Value::as_str)
+                .unwrap_or("")
+                .to_owned()
+        };
+        findings
+            .iter()
+            .enumerate()
+            .map(|(i, f)| {
+                let id = f
+                    .get("id")
+                    .and_then(serde_json::Value::as_str)
+                    .map(str::to_owned)
+                    .ok_or_else(|| format!("{file}: /findings/{i} has no `id`"))?;
+                let resource = f
+                    .get("resource")
+                    .map(|r| {
+                        common::ref_short(
+                            r.get("kind").and_then(|x| x.as_str()).unwrap_or(""),
+                            r.get("namespace").and_then(|x| x.as_str()),
+                            r.get("name").and_then(|x| x.as_str()).unwrap_or(""),
+                        )
+                    })
+                    .unwrap_or_default();
+                Ok(KnownFinding {
+                    id,
+                    rule: text(f, "rule"),
+                    severity: text(f, "severity"),
+                    title: text(f, "title"),
+                    resource: resource.trim().to_owned(),
+                })
+            })
+            .collect()
+    }
+
     /// Read the finding ids of an earlier JSON report (`findings[].id`).
     pub fn parse(file: &str, json: &str) -> Result<BTreeSet<String>, String> {
         let v: serde_json::Value =
@@ -321,8 +444,11 @@ impl std::str::FromStr for Format {
 pub struct RenderOptions {
     /// ANSI colours (text).
     pub color: bool,
-    /// The `--fail-on` threshold: JUnit failures, emphasis in HTML and Markdown.
-    pub fail_on: Severity,
+    /// The `--fail-on` threshold: JUnit failures, emphasis in HTML and Markdown (`None`:
+    /// `--fail-on none`, nothing fails).
+    pub fail_on: Option<Severity>,
+    /// One line per finding (text, markdown).
+    pub compact: bool,
     /// RFC 3339 time of the run (ASFF `CreatedAt`/`UpdatedAt`). Fixed by the caller so that
     /// output is reproducible.
     pub timestamp: String,
@@ -335,10 +461,23 @@ impl Default for RenderOptions {
     fn default() -> Self {
         RenderOptions {
             color: false,
-            fail_on: Severity::High,
+            fail_on: Some(Severity::High),
+            compact: false,
             timestamp: "1970-01-01T00:00:00Z".to_owned(),
             base_dir: None,
         }
+    }
+}
+
+impl RenderOptions {
+    /// True when a finding of severity `s` fails the run.
+    pub fn fails(&self, s: Severity) -> bool {
+        self.fail_on.is_some_and(|t| s.at_least(t))
+    }
+
+    /// `high`, or `none`.
+    pub fn fail_on_name(&self) -> &'static str {
+        self.fail_on.map_or("none", Severity::as_str)
     }
 }
 

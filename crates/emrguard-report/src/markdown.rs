@@ -1,11 +1,12 @@
 //! Markdown for a pull request or a wiki page: a summary table by practice and severity, then
 //! each finding with what it is about, why it matters and how to fix it. Suppressed findings
-//! are listed last, folded.
+//! are listed last, folded. Coverage (what could be evaluated) comes first; with a baseline,
+//! new findings are listed, unchanged ones counted and fixed ones listed.
 
 use crate::common::{
-    namespace_of, namespaces_label, resource_label, step_label, subject_label, why,
+    namespace_of, namespaces_label, resource_label, step_label, subject_label, top_causes, why,
 };
-use crate::{practices, Emitter, Format, RenderOptions, Report, Status};
+use crate::{practices, CoverageStatus, Emitter, Format, RenderOptions, Report, Status};
 use emrguard_model::{Finding, Severity};
 use std::collections::BTreeMap;
 use std::io::{self, Write};
@@ -48,6 +49,24 @@ fn plural(n: usize, one: &str) -> String {
     } else {
         format!("{n} {one}s")
     }
+}
+
+/// One finding as a table row (`--compact`).
+fn write_finding_row(out: &mut dyn Write, f: &Finding, report: &Report) -> io::Result<()> {
+    let tag = match report.status(f) {
+        Status::Open => "",
+        Status::Baseline => " *(baseline)*",
+        Status::Suppressed => " *(suppressed)*",
+    };
+    writeln!(
+        out,
+        "| {} | {} | `{}` | {} | {}{tag} |",
+        f.severity,
+        f.rule,
+        f.practice.slug(),
+        cell(&resource_label(&f.resource)),
+        cell(&f.message)
+    )
 }
 
 fn write_finding(out: &mut dyn Write, f: &Finding, report: &Report) -> io::Result<()> {
@@ -151,7 +170,7 @@ impl Emitter for Markdown {
         let mut notes = vec![format!(
             "{} at or above `{}` fail the check",
             plural(failing, "finding"),
-            opts.fail_on
+            opts.fail_on_name()
         )];
         if suppressed > 0 {
             notes.push(format!("{suppressed} suppressed"));
@@ -161,9 +180,39 @@ impl Emitter for Markdown {
         }
         writeln!(out, "{}.\n", notes.join("; "))?;
 
+        if let Some(c) = &report.coverage {
+            writeln!(out, "## Coverage\n")?;
+            if !c.complete {
+                writeln!(
+                    out,
+                    "> **Incomplete:** not every selected practice could be evaluated, or an input was unreadable; the check fails (exit 2) unless `--allow-partial`.\n"
+                )?;
+            }
+            for p in &c.practices {
+                let mark = match p.status {
+                    CoverageStatus::Evaluated => "✅",
+                    CoverageStatus::Partial => "⚠️",
+                    CoverageStatus::NotEvaluated => "❌",
+                    CoverageStatus::NotSelected => continue,
+                };
+                writeln!(out, "- {mark} {}", text(&p.summary))?;
+            }
+            if let Some(l) = &c.collector {
+                for f in &l.failures {
+                    writeln!(
+                        out,
+                        "- ⚠️ collector: failed: {} ({})",
+                        code(f),
+                        code(&l.file)
+                    )?;
+                }
+            }
+            writeln!(out)?;
+        }
+
         // Summary table: practice × severity, counted findings only.
         let mut counts: BTreeMap<(usize, usize), usize> = BTreeMap::new();
-        for f in report.findings.iter().filter(|f| !f.suppressed) {
+        for f in report.all_findings().filter(|f| !f.suppressed) {
             let p = practices()
                 .iter()
                 .position(|p| *p == f.practice)
@@ -203,24 +252,86 @@ impl Emitter for Markdown {
         let cols: Vec<String> = col_totals.iter().map(|n| format!("**{n}**")).collect();
         writeln!(out, "| **total** | {} | **{all}** |\n", cols.join(" | "))?;
 
-        let counted: Vec<&Finding> = report.findings.iter().filter(|f| !f.suppressed).collect();
-        if !counted.is_empty() {
-            writeln!(out, "## Findings\n")?;
-            for p in practices() {
-                let mut fs: Vec<&Finding> = counted
-                    .iter()
-                    .copied()
-                    .filter(|f| f.practice == p)
-                    .collect();
-                if fs.is_empty() {
-                    continue;
+        let mut counted: Vec<&Finding> = report.findings.iter().filter(|f| !f.suppressed).collect();
+        counted.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+        let open: Vec<&Finding> = counted
+            .iter()
+            .copied()
+            .filter(|f| report.status(f) == Status::Open)
+            .collect();
+        let causes = top_causes(&open, 5);
+        if !causes.is_empty() {
+            writeln!(out, "## Top causes\n")?;
+            writeln!(out, "| findings | severities | object | rules |")?;
+            writeln!(out, "|--:|---|---|---|")?;
+            for c in &causes {
+                writeln!(
+                    out,
+                    "| {} | {} | {} | {} |",
+                    c.findings.len(),
+                    c.severities(),
+                    code(&c.label),
+                    c.rules().join(", ")
+                )?;
+            }
+            writeln!(out)?;
+        }
+        let (listed, unchanged): (Vec<&Finding>, Vec<&Finding>) = counted
+            .iter()
+            .partition(|f| report.status(f) != Status::Baseline);
+        if !listed.is_empty() {
+            let heading = if report.baseline.is_some() {
+                "New findings"
+            } else {
+                "Findings"
+            };
+            writeln!(out, "## {heading}\n")?;
+            if opts.compact {
+                writeln!(out, "| severity | rule | practice | resource | message |")?;
+                writeln!(out, "|---|---|---|---|---|")?;
+                for f in &listed {
+                    write_finding_row(out, f, report)?;
                 }
-                fs.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
-                writeln!(out, "### {} — {}\n", p.slug(), cell(p.summary()))?;
-                for f in fs {
+                writeln!(out)?;
+            } else {
+                for f in &listed {
                     write_finding(out, f, report)?;
                 }
             }
+        }
+        if let Some(b) = &report.baseline {
+            writeln!(out, "## Baseline\n")?;
+            writeln!(
+                out,
+                "{} unchanged since {} (not listed); {} fixed.\n",
+                plural(unchanged.len(), "finding"),
+                code(&b.file),
+                b.fixed.len()
+            )?;
+            if !b.fixed.is_empty() {
+                writeln!(out, "| fixed | rule | severity | title | resource |")?;
+                writeln!(out, "|---|---|---|---|---|")?;
+                for k in &b.fixed {
+                    writeln!(
+                        out,
+                        "| {} | {} | {} | {} | {} |",
+                        code(&k.id),
+                        k.rule,
+                        k.severity,
+                        cell(&k.title),
+                        cell(&k.resource)
+                    )?;
+                }
+                writeln!(out)?;
+            }
+        }
+        if !report.hidden.is_empty() {
+            writeln!(
+                out,
+                "{} below `{}` not shown (`--min-severity`).\n",
+                plural(report.hidden.len(), "finding"),
+                report.min_severity.map_or("", |s| s.as_str())
+            )?;
         }
 
         let sup: Vec<&Finding> = report.findings.iter().filter(|f| f.suppressed).collect();

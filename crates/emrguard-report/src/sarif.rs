@@ -227,22 +227,83 @@ impl Emitter for Sarif {
             .iter()
             .map(|f| result(f, index.get(f.rule.as_str()).copied(), report, opts))
             .collect();
+        // Coverage and unreadable inputs: tool execution notifications of the invocation, the
+        // whole coverage in the run's properties.
+        let mut notes: Vec<Value> = Vec::new();
+        for e in &report.errors {
+            let loc = e
+                .location
+                .as_deref()
+                .map(|l| format!(" ({l})"))
+                .unwrap_or_default();
+            notes.push(json!({
+                "level": "error",
+                "message": { "text": format!("{}{loc}: {}", e.file, e.message) },
+                "descriptor": { "id": "input-unreadable" },
+            }));
+        }
+        let mut props = serde_json::Map::new();
+        if let Some(cov) = &report.coverage {
+            for p in &cov.practices {
+                let level = match p.status {
+                    crate::CoverageStatus::NotEvaluated => "error",
+                    crate::CoverageStatus::Partial => "warning",
+                    crate::CoverageStatus::Evaluated => "note",
+                    crate::CoverageStatus::NotSelected => continue,
+                };
+                notes.push(json!({
+                    "level": level,
+                    "message": { "text": p.summary },
+                    "descriptor": { "id": "coverage" },
+                }));
+            }
+            if let Some(c) = &cov.collector {
+                for f in &c.failures {
+                    notes.push(json!({
+                        "level": "warning",
+                        "message": { "text": format!("collector: failed: {f} ({})", c.file) },
+                        "descriptor": { "id": "collector-failure" },
+                    }));
+                }
+            }
+            props.insert(
+                "coverage".into(),
+                serde_json::to_value(cov).map_err(io::Error::other)?,
+            );
+        }
+        if let Some(b) = &report.baseline {
+            props.insert(
+                "baseline".into(),
+                json!({ "file": b.file, "unchanged": b.unchanged.len(), "fixed": b.fixed }),
+            );
+        }
+        let complete = report.coverage.as_ref().is_none_or(|c| c.complete);
+        let mut run = json!({
+            "tool": {
+                "driver": {
+                    "name": "emrguard",
+                    "version": report.tool.version,
+                    "semanticVersion": report.tool.version,
+                    "informationUri": env!("CARGO_PKG_REPOSITORY"),
+                    "rules": rules,
+                }
+            },
+            "invocations": [{
+                "executionSuccessful": complete && report.errors.is_empty(),
+                "toolExecutionNotifications": notes,
+            }],
+            "columnKind": "unicodeCodePoints",
+            "results": results,
+        });
+        if !props.is_empty() {
+            if let Some(o) = run.as_object_mut() {
+                o.insert("properties".into(), Value::Object(props));
+            }
+        }
         let doc = json!({
             "$schema": SCHEMA_URI,
             "version": "2.1.0",
-            "runs": [{
-                "tool": {
-                    "driver": {
-                        "name": "emrguard",
-                        "version": report.tool.version,
-                        "semanticVersion": report.tool.version,
-                        "informationUri": env!("CARGO_PKG_REPOSITORY"),
-                        "rules": rules,
-                    }
-                },
-                "columnKind": "unicodeCodePoints",
-                "results": results,
-            }]
+            "runs": [run]
         });
         serde_json::to_writer_pretty(&mut *out, &doc).map_err(io::Error::other)?;
         writeln!(out)

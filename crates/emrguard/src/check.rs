@@ -2,6 +2,7 @@
 //! and the baseline, render the report, and choose the exit code.
 
 mod annotations;
+pub mod coverage;
 mod loading;
 
 use clap::ValueEnum;
@@ -25,13 +26,21 @@ pub struct CheckArgs {
     paths: Vec<PathBuf>,
     #[arg(long, short, value_enum, default_value_t = OutFormat::Text)]
     format: OutFormat,
-    /// Write the report to FILE instead of standard output.
-    #[arg(long, short)]
-    output: Option<PathBuf>,
+    /// Write the report to FILE instead of standard output; FORMAT=FILE (e.g.
+    /// `sarif=out.sarif`) writes that format there. Repeatable: one run, several reports.
+    #[arg(long, short, value_name = "[FORMAT=]FILE", value_parser = parse_output)]
+    output: Vec<(Option<OutFormat>, PathBuf)>,
     /// Exit 1 when a finding at or above this severity is reported (and neither suppressed
-    /// nor in the baseline).
-    #[arg(long, default_value = "high", value_parser = parse_severity)]
-    fail_on: Severity,
+    /// nor in the baseline); `none`: findings never fail the run.
+    #[arg(long, default_value = "high", value_parser = parse_fail_on)]
+    fail_on: FailOn,
+    /// Show only findings at or above this severity (all are still counted in the summary
+    /// table and for the exit code).
+    #[arg(long, value_parser = parse_severity, value_name = "SEVERITY")]
+    min_severity: Option<Severity>,
+    /// One line per finding (text, markdown).
+    #[arg(long)]
+    compact: bool,
     /// Configuration file (default: ./emrguard.toml when present).
     #[arg(long)]
     config: Option<PathBuf>,
@@ -61,12 +70,41 @@ pub struct CheckArgs {
     /// Print nothing on standard error but errors (no summary, no warnings).
     #[arg(long, short, conflicts_with = "verbose")]
     quiet: bool,
+    /// Exit by the findings alone even when an input was malformed or a practice could not be
+    /// evaluated (without it such a run exits 2; the report says what was not covered).
+    #[arg(long)]
+    allow_partial: bool,
     /// Print the time each phase took (load, index, rules, render) on standard error.
     #[arg(long, short)]
     verbose: bool,
 }
 
-#[derive(Clone, Copy, ValueEnum)]
+/// `--fail-on`: a severity, or none.
+#[derive(Clone, Copy, Debug)]
+struct FailOn(Option<Severity>);
+
+fn parse_fail_on(s: &str) -> Result<FailOn, String> {
+    if s.eq_ignore_ascii_case("none") {
+        Ok(FailOn(None))
+    } else {
+        s.parse().map(|x| FailOn(Some(x)))
+    }
+}
+
+/// `FILE` or `FORMAT=FILE` (only when FORMAT is a format name, so `a=b.json` stays a path).
+fn parse_output(s: &str) -> Result<(Option<OutFormat>, PathBuf), String> {
+    if let Some((f, file)) = s.split_once('=') {
+        if let Ok(format) = OutFormat::from_str(f, true) {
+            if file.is_empty() {
+                return Err(format!("`{s}`: no file after `{f}=`"));
+            }
+            return Ok((Some(format), PathBuf::from(file)));
+        }
+    }
+    Ok((None, PathBuf::from(s)))
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
 enum OutFormat {
     Text,
     Json,
@@ -202,7 +240,7 @@ pub fn run(args: CheckArgs) -> ExitCode {
             let file = p.display().to_string();
             match std::fs::read_to_string(p)
                 .map_err(|e| format!("{file}: cannot read the baseline: {e}"))
-                .and_then(|s| Baseline::parse(&file, &s))
+                .and_then(|s| Baseline::parse_findings(&file, &s))
             {
                 Ok(known) => Some((file, known)),
                 Err(e) => {
@@ -342,7 +380,8 @@ pub fn run(args: CheckArgs) -> ExitCode {
     // The report.
     let inputs = loaded
         .inputs
-        .into_iter()
+        .iter()
+        .cloned()
         .map(|i| Input {
             file: i.file,
             recognised_as: i.recognised_as,
@@ -350,7 +389,7 @@ pub fn run(args: CheckArgs) -> ExitCode {
             warning: i.warning,
         })
         .collect();
-    let errors = loaded
+    let errors: Vec<InputError> = loaded
         .errors
         .into_iter()
         .map(|e| InputError {
@@ -359,6 +398,7 @@ pub fn run(args: CheckArgs) -> ExitCode {
             message: e.message,
         })
         .collect();
+    let cov = coverage::compute(&rules, &snapshot, &loaded.inputs, &errors);
     let mut report = ManuallyDrop::new(Report::new(inputs, findings, errors));
     let (account, region) = snapshot.account_region();
     report.account = account;
@@ -367,6 +407,7 @@ pub fn run(args: CheckArgs) -> ExitCode {
     report.administrators = crate::declared_administrators(&config);
     report.suppressions = records;
     report.warnings = warnings;
+    report.coverage = Some(cov);
     report.rules = rules
         .iter()
         .map(|r| RuleRun {
@@ -379,23 +420,19 @@ pub fn run(args: CheckArgs) -> ExitCode {
         })
         .collect();
     if let Some((file, known)) = baseline {
-        let unchanged = report
-            .findings
-            .iter()
-            .filter(|f| known.contains(&f.id))
-            .map(|f| f.id.clone())
-            .collect();
-        report.baseline = Some(Baseline {
-            file,
-            unchanged,
-            known,
-        });
+        report.baseline = Some(Baseline::compare(file, known, &report.findings));
     }
 
-    // Render.
+    // Render: to standard output (unless every report goes to a file), and to each file.
     let t = Instant::now();
     let format = Format::from(args.format);
-    let to_terminal = args.output.is_none() && std::io::stdout().is_terminal();
+    let outputs: Vec<(Format, PathBuf)> = args
+        .output
+        .iter()
+        .map(|(f, p)| (f.map(Format::from).unwrap_or(format), p.clone()))
+        .collect();
+    let to_stdout = args.output.iter().all(|(f, _)| f.is_some());
+    let to_terminal = to_stdout && std::io::stdout().is_terminal();
     let color = match args.color {
         ColorChoice::Always => true,
         ColorChoice::Never => false,
@@ -403,28 +440,20 @@ pub fn run(args: CheckArgs) -> ExitCode {
     };
     let opts = RenderOptions {
         color,
-        fail_on: args.fail_on,
+        fail_on: args.fail_on.0,
+        compact: args.compact,
         timestamp: timestamp(args.timestamp.clone()),
         base_dir: std::env::current_dir()
             .ok()
             .map(|d| d.canonicalize().unwrap_or(d)),
     };
-    let written = match &args.output {
-        Some(path) => write_file(path, |w| emrguard_report::render(&report, format, &opts, w)),
-        None => {
-            let stdout = std::io::stdout();
-            let mut w = std::io::BufWriter::new(stdout.lock());
-            emrguard_report::render(&report, format, &opts, &mut w).and_then(|_| w.flush())
-        }
+    let failing = if args.write_baseline.is_some() {
+        0
+    } else {
+        report.failing(args.fail_on.0)
     };
-    if let Err(e) = written {
-        if e.kind() != std::io::ErrorKind::BrokenPipe {
-            eprintln!("error: cannot write the report: {e}");
-            return ExitCode::from(2);
-        }
-    }
     if let Some(path) = &args.write_baseline {
-        let mut known = report.clone();
+        let mut known = (*report).clone();
         known.baseline = None;
         if let Err(e) = write_file(path, |w| {
             emrguard_report::render(&known, Format::Json, &opts, w)
@@ -433,41 +462,67 @@ pub fn run(args: CheckArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     }
+    if let Some(min) = args.min_severity {
+        report.keep_at_least(min);
+    }
+    for (f, path) in &outputs {
+        let file_opts = RenderOptions {
+            color: matches!(args.color, ColorChoice::Always),
+            ..opts.clone()
+        };
+        if let Err(e) = write_file(path, |w| {
+            emrguard_report::render(&report, *f, &file_opts, w)
+        }) {
+            eprintln!("error: cannot write the report {}: {e}", path.display());
+            return ExitCode::from(2);
+        }
+    }
+    if to_stdout {
+        let stdout = std::io::stdout();
+        let mut w = std::io::BufWriter::new(stdout.lock());
+        let written =
+            emrguard_report::render(&report, format, &opts, &mut w).and_then(|_| w.flush());
+        if let Err(e) = written {
+            // A reader that closes the pipe early (`| head`) ends the report quietly; the exit
+            // code stays the run's own (findings, coverage), so a gate still sees it.
+            if !is_broken_pipe(&e) {
+                eprintln!("error: cannot write the report: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    }
     log.timing("render", t.elapsed(), format.name());
 
     // Standard error: warnings, a summary when the report went elsewhere, errors.
     for w in &report.warnings {
         log.warn(w);
     }
-    let failing = if args.write_baseline.is_some() {
-        0
-    } else {
-        report.failing(args.fail_on)
-    };
-    if !log.quiet && (format != Format::Text || args.output.is_some()) {
+    if !log.quiet && (format != Format::Text || !to_stdout || !outputs.is_empty()) {
         let s = &report.summary;
         let mut line = if s.total == 0 {
             "no findings".to_owned()
         } else {
             plural(s.total, "finding")
         };
-        line.push_str(&format!(
-            ", {failing} at or above {} counting for the exit code",
-            args.fail_on
-        ));
+        match args.fail_on.0 {
+            Some(t) => line.push_str(&format!(
+                ", {failing} at or above {t} counting for the exit code"
+            )),
+            None => line.push_str(", none counting for the exit code (--fail-on none)"),
+        }
         let suppressed = report.findings.iter().filter(|f| f.suppressed).count();
         if suppressed > 0 {
             line.push_str(&format!(", {suppressed} suppressed"));
         }
         if let Some(b) = &report.baseline {
-            line.push_str(&format!(", {} in the baseline", b.unchanged.len()));
-        }
-        if let Some(p) = &args.output {
             line.push_str(&format!(
-                "; {} report written to {}",
-                format.name(),
-                p.display()
+                ", {} in the baseline, {} fixed",
+                b.unchanged.len(),
+                b.fixed.len()
             ));
+        }
+        for (f, p) in &outputs {
+            line.push_str(&format!("; {} report written to {}", f.name(), p.display()));
         }
         if let Some(p) = &args.write_baseline {
             line.push_str(&format!("; baseline written to {}", p.display()));
@@ -481,11 +536,67 @@ pub fn run(args: CheckArgs) -> ExitCode {
         }
         return ExitCode::from(2);
     }
+    let coverage = report.coverage.as_ref();
+    let incomplete = coverage.is_some_and(|c| !c.complete);
+    if incomplete && !args.allow_partial {
+        if !log.quiet {
+            for l in coverage.map(|c| c.warnings()).unwrap_or_default() {
+                eprintln!("coverage: {l}");
+            }
+        }
+        eprintln!(
+            "error: the check is incomplete ({}): exit 2; --allow-partial exits by the findings alone",
+            incomplete_reason(&report)
+        );
+        return ExitCode::from(2);
+    }
     if failing > 0 {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
     }
+}
+
+/// `2 unreadable inputs, 3 rules not evaluated`.
+fn incomplete_reason(report: &Report) -> String {
+    let mut parts = Vec::new();
+    if !report.errors.is_empty() {
+        parts.push(plural(report.errors.len(), "unreadable input"));
+    }
+    let n = report.coverage.as_ref().map_or(0, |c| c.not_evaluated());
+    if n > 0 {
+        parts.push(format!(
+            "{} not evaluated",
+            if n == 1 {
+                "1 rule".to_owned()
+            } else {
+                format!("{n} rules")
+            }
+        ));
+    }
+    parts.join(", ")
+}
+
+/// True when `e` (or an error it wraps, e.g. inside serde_json's) is a closed pipe.
+fn is_broken_pipe(e: &std::io::Error) -> bool {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        return true;
+    }
+    let mut src: Option<&(dyn std::error::Error + 'static)> = e.get_ref().map(|r| r as _);
+    while let Some(s) = src {
+        if let Some(io) = s.downcast_ref::<std::io::Error>() {
+            if io.kind() == std::io::ErrorKind::BrokenPipe {
+                return true;
+            }
+        }
+        if let Some(j) = s.downcast_ref::<serde_json::Error>() {
+            if j.io_error_kind() == Some(std::io::ErrorKind::BrokenPipe) {
+                return true;
+            }
+        }
+        src = s.source();
+    }
+    false
 }
 
 fn write_file(

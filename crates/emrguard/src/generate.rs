@@ -39,12 +39,16 @@ pub struct WebhookArgs {
     /// Namespace the webhook runs in.
     #[arg(long, default_value = "emrguard-system")]
     namespace: String,
-    /// Container image of emrguard.
-    #[arg(long, default_value = "emrguard:latest")]
+    /// Container image of emrguard (build one with the repository's Dockerfile; pin a digest,
+    /// e.g. registry.example.com/emrguard@sha256:...).
+    #[arg(long, default_value = "emrguard:latest", value_name = "IMAGE")]
     image: String,
     #[arg(long, default_value_t = 2)]
     replicas: u32,
     /// Fail (refuse while no replica answers; recommended) or Ignore (admit everything then).
+    /// Fail needs a CA source (--cert-manager or --ca-bundle): without one the API server
+    /// cannot call the webhook, so every matched request would be refused; emrguard refuses to
+    /// print such manifests.
     #[arg(long, value_parser = ["Fail", "Ignore"], default_value = "Fail")]
     failure_policy: String,
     /// Issue the serving certificate with cert-manager.
@@ -103,6 +107,18 @@ pub fn run(cmd: GenerateCmd) -> ExitCode {
                     return ExitCode::from(2);
                 }
             };
+            // A `Fail` webhook the API server cannot verify refuses every request it matches
+            // (exec, pod creation in EMR namespaces ...): refuse to print one.
+            if a.failure_policy == "Fail" && !a.cert_manager && a.ca_bundle.is_none() {
+                eprintln!(
+                    "error: --failure-policy Fail needs a CA source: the API server must verify the webhook's certificate, \
+                     or every exec and pod creation in EMR namespaces is refused. Give --cert-manager (cert-manager issues \
+                     the certificate and injects its CA) or --ca-bundle FILE (the PEM CA of the certificate in Secret \
+                     {}/emrguard-tls), or --failure-policy Ignore to enforce nothing while the webhook is unreachable",
+                    a.namespace
+                );
+                return ExitCode::from(2);
+            }
             let ca_bundle_pem = match &a.ca_bundle {
                 Some(p) => match std::fs::read_to_string(p) {
                     Ok(s) => Some(s),
@@ -113,6 +129,18 @@ pub fn run(cmd: GenerateCmd) -> ExitCode {
                 },
                 None => None,
             };
+            if let Some(pem) = &ca_bundle_pem {
+                if !pem.contains("-----BEGIN CERTIFICATE-----") {
+                    eprintln!(
+                        "error: {}: not a PEM certificate (no BEGIN CERTIFICATE line)",
+                        a.ca_bundle
+                            .as_ref()
+                            .map(|p| p.display().to_string())
+                            .unwrap_or_default()
+                    );
+                    return ExitCode::from(2);
+                }
+            }
             let o = WebhookOptions {
                 namespace: a.namespace,
                 name: "emrguard".into(),

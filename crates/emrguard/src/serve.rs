@@ -17,8 +17,9 @@ pub struct ServeArgs {
     /// PEM private key of the certificate.
     #[arg(long, value_name = "FILE")]
     tls_key: PathBuf,
-    /// Configuration file (default: ./emrguard.toml when present): `[administrators]` and
-    /// `[admission]`.
+    /// Configuration file: `[administrators]` and `[admission]`. Default: ./emrguard.toml,
+    /// else /etc/emrguard/config/emrguard.toml (the generated Deployment's optional ConfigMap),
+    /// else built-in defaults. A file given here must exist.
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
     /// Snapshot folder with the cluster state RBAC writes are judged against (namespaces,
@@ -55,18 +56,23 @@ enum LogFormat {
     Text,
 }
 
-/// `[admission]` and `[administrators]` from `--config`, `./emrguard.toml`, or defaults.
+/// Where the configuration is looked for without `--config`: the working directory, then the
+/// mount point of the generated Deployment's (optional) ConfigMap.
+pub const DEFAULT_CONFIG_PATHS: [&str; 2] = ["emrguard.toml", "/etc/emrguard/config/emrguard.toml"];
+
+/// `[admission]` and `[administrators]` from `--config` (which must exist), else the first of
+/// [`DEFAULT_CONFIG_PATHS`] that exists, else defaults.
 pub fn admission_config(explicit: Option<&Path>) -> Result<AdmissionConfig, String> {
     match explicit {
         Some(p) => AdmissionConfig::load(p),
-        None => {
-            let p = Path::new("emrguard.toml");
-            if p.is_file() {
-                AdmissionConfig::load(p)
-            } else {
-                AdmissionConfig::new(Default::default(), &Default::default())
-            }
-        }
+        None => match DEFAULT_CONFIG_PATHS
+            .iter()
+            .map(Path::new)
+            .find(|p| p.is_file())
+        {
+            Some(p) => AdmissionConfig::load(p),
+            None => AdmissionConfig::new(Default::default(), &Default::default()),
+        },
     }
 }
 

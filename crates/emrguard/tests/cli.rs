@@ -228,12 +228,22 @@ fn a_truncated_file_is_named_and_the_rest_is_still_checked() {
     let victim = tmp.path().join("aws-eks-describe-cluster.json");
     let text = std::fs::read_to_string(&victim).unwrap();
     std::fs::write(&victim, &text[..text.len() / 2]).unwrap();
-    let out = emrguard()
+    // A malformed input fails the run closed (2) unless --allow-partial; findings are still
+    // reported either way.
+    let strict = emrguard()
         .arg("check")
         .arg(tmp.path())
         .args(["--format", "json"])
         .output()
         .unwrap();
+    assert_eq!(strict.status.code(), Some(2));
+    let out = emrguard()
+        .arg("check")
+        .arg(tmp.path())
+        .args(["--format", "json", "--allow-partial"])
+        .output()
+        .unwrap();
+    assert_eq!(strict.stdout, out.stdout, "the same report either way");
     let code = out.status.code().unwrap();
     assert!(code == 0 || code == 1, "exit {code}");
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -277,32 +287,42 @@ fn exit_codes() {
         .args(["check", "--fail-on", "severe", "."])
         .assert()
         .code(2);
+    // A fixture holds only what its rule reads: the whole catalogue cannot be evaluated on it
+    // (2), its own practice's rules can.
+    emrguard()
+        .arg("check")
+        .arg(fixtures.join("NET001/clean"))
+        .assert()
+        .code(2);
     // Clean: 0; high finding: 1; below threshold: 0.
     emrguard()
         .arg("check")
         .arg(fixtures.join("NET001/clean"))
+        .args(["--select", "NET001,NET002,NET003"])
         .assert()
         .code(0);
     emrguard()
         .arg("check")
         .arg(fixtures.join("NET001/trigger"))
+        .args(["--select", "NET001"])
         .assert()
         .code(1);
     emrguard()
         .arg("check")
         .arg(fixtures.join("NET001/trigger"))
-        .args(["--fail-on", "critical"])
+        .args(["--select", "NET001", "--fail-on", "critical"])
         .assert()
         .code(0);
     emrguard()
         .arg("check")
         .arg(fixtures.join("NET002/trigger"))
+        .args(["--allow-partial"])
         .assert()
         .code(0);
     emrguard()
         .arg("check")
         .arg(fixtures.join("NET002/trigger"))
-        .args(["--fail-on", "low"])
+        .args(["--allow-partial", "--fail-on", "low"])
         .assert()
         .code(1);
 }

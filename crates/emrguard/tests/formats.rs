@@ -314,9 +314,16 @@ fn junit_is_well_formed_and_fails_exactly_the_cases_at_or_above_fail_on() {
         }
         assert_eq!(root.attribute("tests").unwrap(), total.to_string());
         assert_eq!(root.attribute("failures").unwrap(), failures.to_string());
-        // One suite per rule that ran.
+        // One suite per rule that ran, and the coverage suite (every practice evaluated on
+        // this estate: no errors).
         let rules = emrguard_rules::registry().len();
-        assert_eq!(suites.len(), rules, "{fail_on}");
+        assert_eq!(suites.len(), rules + 1, "{fail_on}");
+        let cov = suites
+            .iter()
+            .find(|s| s.attribute("name") == Some("coverage"))
+            .expect("a coverage suite");
+        assert_eq!(cov.attribute("tests"), Some("7"));
+        assert_eq!(cov.attribute("errors"), Some("0"));
         // Failing cases are the (rule, resource) pairs with a finding at or above fail_on.
         let rank = |s: &str| {
             ["critical", "high", "medium", "low", "info"]
@@ -456,7 +463,22 @@ fn html_is_self_contained_and_works_in_headless_chromium() {
         summary["namespaces"].as_u64().unwrap() > 0,
         "namespace filter untested"
     );
+    assert_eq!(
+        summary["narrow_width"].as_u64(),
+        Some(420),
+        "the 420 px check did not run"
+    );
+    assert!(
+        summary["url"]
+            .as_str()
+            .is_some_and(|u| u.contains("practice=")),
+        "filter state not checked in the URL: {summary}"
+    );
     assert!(shot.is_file(), "no screenshot");
+    assert!(
+        dir.join("insecure-estate-html-420.png").is_file(),
+        "no 420 px screenshot"
+    );
     eprintln!("screenshot: {}", shot.display());
 }
 

@@ -256,3 +256,33 @@ pub struct Addon {
     #[serde(default)]
     pub configuration_values: Option<String>,
 }
+
+/// `describe-fargate-profile`: pods matching a selector run on Fargate, where no instance
+/// metadata service is reachable and the pod execution role only pulls images and ships logs.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FargateProfile {
+    #[serde(default)]
+    pub fargate_profile_name: String,
+    #[serde(default)]
+    pub fargate_profile_arn: Option<String>,
+    #[serde(default)]
+    pub cluster_name: String,
+    #[serde(default)]
+    pub pod_execution_role_arn: Option<String>,
+    #[serde(default)]
+    pub subnets: Vec<String>,
+    #[serde(default)]
+    pub selectors: Vec<FargateSelector>,
+    #[serde(default)]
+    pub status: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FargateSelector {
+    #[serde(default)]
+    pub namespace: String,
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+}

@@ -1,7 +1,10 @@
 // Opens an emrguard HTML report in headless Chromium (Debian's, driven by playwright-core) and
 // checks it as a reader would: it renders without console errors or network requests, every
-// finding has its evidence diagram, and the filters (practice, severity, namespace, text,
-// summary cells, suppressed) show exactly the findings they should. Keeps a screenshot.
+// finding has its evidence diagram, and the filters (practice, severity "and above" and
+// "only", namespace, text, summary cells by mouse and by keyboard, suppressed) show exactly the
+// findings they should; the filter state is kept in the URL (a reload restores it); at 420 px
+// wide nothing is cut (no horizontal overflow, every summary column inside the viewport).
+// Keeps a screenshot per width.
 //
 // node html_report.cjs NODE_MODULES_DIR REPORT.html SCREENSHOT.png
 // Prints a JSON summary; exits 1 listing the problems.
@@ -10,6 +13,7 @@ const path = require("path");
 const fs = require("fs");
 
 const [nodeModules, report, shot] = process.argv.slice(2);
+const RANK = { critical: 0, high: 1, medium: 2, low: 3, info: 4 };
 const { chromium } = require(path.resolve(nodeModules, "playwright-core"));
 
 // Playwright gives every launch a new empty profile (--user-data-dir) of its own.
@@ -46,6 +50,9 @@ const FLAGS = [
       namespace: e.dataset.namespace, status: e.dataset.status, shown: !e.hidden,
       visible: e.offsetParent !== null, text: e.textContent,
       nodes: e.querySelectorAll(".chain .node").length,
+      // top-level steps: boxes and forks (a fork's alternatives are boxes without arrows)
+      steps: e.querySelectorAll(".chain > .node, .chain > .fork").length,
+      namespaces: (e.dataset.namespaces || "").split(" ").filter((n) => n),
       arrows: e.querySelectorAll(".chain svg.arrow").length,
     })));
     const shownText = () => page.$eval("#shown", (e) => e.textContent);
@@ -74,7 +81,7 @@ const FLAGS = [
     check(all.length > 0, "no findings in the report");
     for (const f of all) {
       check(f.nodes >= 2, `${f.id}: evidence diagram has ${f.nodes} boxes`);
-      check(f.arrows === f.nodes - 1, `${f.id}: ${f.nodes} boxes but ${f.arrows} arrows`);
+      check(f.arrows === f.steps - 1, `${f.id}: ${f.steps} steps but ${f.arrows} arrows`);
     }
     const summary = {};
     summary.findings = all.length;
@@ -90,14 +97,31 @@ const FLAGS = [
     for (const s of severities) {
       await reset();
       await page.selectOption("#f-severity", s);
-      await expectShown(`severity ${s}`, (f) => f.severity === s && f.status !== "suppressed");
+      await expectShown(`severity ${s} and above`,
+        (f) => RANK[f.severity] <= RANK[s] && f.status !== "suppressed");
+      await page.selectOption("#f-severity", "=" + s);
+      await expectShown(`only severity ${s}`, (f) => f.severity === s && f.status !== "suppressed");
     }
-    const namespaces = [...new Set(all.map((f) => f.namespace).filter((n) => n))];
+    // The filter state is in the URL: a reload shows the same findings.
+    await reset();
+    const p0 = all[0].practice, s0 = all[all.length - 1].severity;
+    await page.selectOption("#f-practice", p0);
+    await page.selectOption("#f-severity", s0);
+    const url = page.url();
+    check(url.includes(`practice=${p0}`) && url.includes(`severity=${s0}`),
+      `filter state not in the URL: ${url}`);
+    await page.reload({ waitUntil: "load" });
+    check(await page.$eval("#f-practice", (e) => e.value) === p0, "reload lost the practice filter");
+    check(await page.$eval("#f-severity", (e) => e.value) === s0, "reload lost the severity filter");
+    await expectShown("after reload",
+      (f) => f.practice === p0 && RANK[f.severity] <= RANK[s0] && f.status !== "suppressed");
+    summary.url = url.slice(url.indexOf("#"));
+    const namespaces = [...new Set(all.flatMap((f) => f.namespaces))];
     summary.namespaces = namespaces.length;
     for (const n of namespaces) {
       await reset();
       await page.selectOption("#f-namespace", n);
-      await expectShown(`namespace ${n}`, (f) => f.namespace === n && f.status !== "suppressed");
+      await expectShown(`namespace ${n}`, (f) => f.namespaces.includes(n) && f.status !== "suppressed");
     }
     // Combined filters, down to nothing.
     await reset();
@@ -130,10 +154,51 @@ const FLAGS = [
         (f) => f.practice === p && f.severity === s && f.status !== "suppressed");
       check(got === n, `summary cell ${p}/${s} says ${n}, shows ${got}`);
     }
+    // Keyboard: Tab reaches the summary cells' buttons; Enter filters.
+    await reset();
+    {
+      let reached = null;
+      await page.focus("#f-text");
+      await page.evaluate(() => document.activeElement.blur());
+      for (let i = 0; i < 40 && !reached; i++) {
+        await page.keyboard.press("Tab");
+        reached = await page.evaluate(() => {
+          const a = document.activeElement;
+          const td = a && a.closest && a.closest("td.n");
+          return td && td.dataset.severity ? { p: td.dataset.practice, s: td.dataset.severity, n: Number(a.textContent) } : null;
+        });
+      }
+      check(reached !== null, "Tab never reaches a summary cell");
+      if (reached) {
+        await page.keyboard.press("Enter");
+        const got = await expectShown(`keyboard cell ${reached.p}/${reached.s}`,
+          (f) => f.practice === reached.p && f.severity === reached.s && f.status !== "suppressed");
+        check(got === reached.n, `keyboard cell says ${reached.n}, shows ${got}`);
+      }
+    }
     await reset();
     await page.evaluate(() => window.scrollTo(0, 0));
     fs.mkdirSync(path.dirname(shot), { recursive: true });
     await page.screenshot({ path: shot });
+    // Narrow screen: 420 px, nothing cut.
+    await page.setViewportSize({ width: 420, height: 900 });
+    await page.reload({ waitUntil: "load" });
+    const narrow = await page.evaluate(() => {
+      const vw = document.documentElement.clientWidth;
+      const over = [];
+      if (document.documentElement.scrollWidth > vw + 1) {
+        over.push(`page is ${document.documentElement.scrollWidth}px wide in a ${vw}px viewport`);
+      }
+      document.querySelectorAll("table.summary th, table.summary td, #filters label, article.finding").forEach((e) => {
+        const r = e.getBoundingClientRect();
+        if (r.right > vw + 1 || r.left < -1) { over.push(`${e.tagName.toLowerCase()} "${e.textContent.slice(0, 30)}" spans ${Math.round(r.left)}..${Math.round(r.right)}`); }
+      });
+      return { vw, over: over.slice(0, 10) };
+    });
+    for (const o of narrow.over) { problems.push(`at ${narrow.vw}px: ${o}`); }
+    summary.narrow_width = narrow.vw;
+    await expectShown("narrow initial", (f) => f.status !== "suppressed");
+    await page.screenshot({ path: shot.replace(/\.png$/, "-420.png") });
     summary.problems = problems;
     console.log(JSON.stringify(summary));
   } finally {
