@@ -53,6 +53,7 @@ pub fn why_not(rule: &str) -> &'static str {
     match rule {
         "POD006" => "the finding is history (CloudTrail): the node-credential fixes stop it from recurring; review the listed calls",
         "TEN001" | "TEN002" => "splitting a namespace (new namespace, virtual cluster, trust and submitter permissions) is a design decision",
+        "RBAC015" => "an IAM principal mapped to system:masters is an administrator or a mistake: declare it under [administrators] or remove the mapping",
         "NET001" | "NET002" | "NET003" => "the EKS API endpoint's access needs the networks that reach it; declare them in emrguard.toml [endpoints] allowed_cidrs",
         "IMG001" | "IMG002" | "IMG003" | "IMG007" => "moving jobs to a newer release needs a test run of the jobs",
         "IMG008" => "add `USER hadoop:hadoop` as the Dockerfile's last instruction and rebuild (emrguard does not patch Dockerfiles: their findings are keyed on the file's content)",
