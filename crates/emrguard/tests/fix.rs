@@ -1,8 +1,7 @@
 //! `emrguard fix` end to end: fix each example estate, re-check the patched snapshot, and hold
-//! the properties (no claimed finding remains, no new finding id, no EMR-breaking rule,
-//! the insecure
-//! estate's fixed share not below what is reached, 74%: the 80% is not met); `apply.sh` parses (`bash -n`), and
-//! every `aws` command of `apply.sh` and of `check`'s fix texts passes the AWS CLI's argument
+//! the properties (no claimed finding remains, no new finding id, no EMR-breaking rule;
+//! the insecure estate's fixed share not below the 74% reached: the 80% is not met);
+//! `apply.sh` parses (`bash -n`), and every `aws` command of `apply.sh` and of `check`'s fix texts passes the AWS CLI's argument
 //! model (botocore's service models, via `scripts/check-aws-commands.py`).
 //!
 //! botocore comes from `.ci/run` (a venv under `.ci/botocore`); without it the command check
