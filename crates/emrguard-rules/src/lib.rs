@@ -20,6 +20,7 @@ mod select;
 pub mod submitters;
 pub mod trust;
 pub mod util;
+pub mod values;
 
 pub use select::{select, Selector, ID_PREFIXES};
 

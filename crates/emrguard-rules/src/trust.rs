@@ -41,6 +41,49 @@ pub const PROBE_SA: &str = "emrguard-probe-sa";
 /// A role name no real estate has.
 pub const PROBE_ROLE: &str = "emrguard-probe-role";
 
+/// The namespaces an execution role's jobs run in (the virtual clusters of its job runs and
+/// endpoints), else those its trust and Pod Identity associations name
+/// ([`ExecutionRole::namespaces`]). Fix texts and `emrguard fix` name these.
+pub fn job_namespaces(cx: &Context<'_, '_>, role_arn: &str) -> (BTreeSet<String>, bool) {
+    let index = cx.index;
+    let Some(er) = cx.execution_roles().get(role_arn) else {
+        return (BTreeSet::new(), false);
+    };
+    let from_jobs: BTreeSet<String> = er
+        .virtual_clusters(index)
+        .into_iter()
+        .filter_map(|vc| index.namespace_of_vc(vc))
+        .map(str::to_owned)
+        .collect();
+    if !from_jobs.is_empty() {
+        return (from_jobs, true);
+    }
+    (er.namespaces(index), false)
+}
+
+/// `aws emr-containers update-role-trust-policy` for each of the role's job namespaces, with
+/// the estate's cluster (as one sentence part, commands in backticks joined by "and").
+pub fn update_trust_commands(cx: &Context<'_, '_>, role: &Role) -> String {
+    let v = crate::values::EstateValues::of(cx.index);
+    let (ns, _) = job_namespaces(cx, &role.arn);
+    let ns: Vec<String> = if ns.is_empty() {
+        vec!["NAMESPACE".to_owned()]
+    } else {
+        ns.into_iter().collect()
+    };
+    let cmds: Vec<String> = ns
+        .iter()
+        .map(|n| {
+            format!(
+                "`aws emr-containers update-role-trust-policy --cluster-name {} --namespace {n} --role-name {}`",
+                v.cluster(),
+                role.role_name
+            )
+        })
+        .collect();
+    crate::util::join_words(&cmds)
+}
+
 /// The compiled trust policy of a role (compiled once per document text by the store).
 pub fn trust_policy(cx: &Context<'_, '_>, role: &Role) -> Option<TrustPolicy> {
     let doc = role.assume_role_policy_document.as_ref()?;

@@ -1,7 +1,7 @@
 //! `emrguard check`: load the snapshot, index it, run the selected rules, apply suppressions
 //! and the baseline, render the report, and choose the exit code.
 
-mod annotations;
+pub(crate) mod annotations;
 pub mod coverage;
 mod loading;
 

@@ -2,6 +2,7 @@
 //! logging; everything it does is a library call.
 
 mod check;
+mod fix;
 mod generate;
 mod rules_cmd;
 mod serve;
@@ -28,6 +29,10 @@ enum Command {
     /// Check a snapshot (files and directories of aws/kubectl output, manifests, iptables-save
     /// dumps, Dockerfiles) and report findings.
     Check(check::CheckArgs),
+    /// Write the change that closes each finding: DIR/apply.sh (commands, never run by
+    /// emrguard), artifacts (policies, manifests, launch-template data), DIR/snapshot/ (the
+    /// snapshot with the fixes applied, re-checked) and DIR/README.md.
+    Fix(fix::FixArgs),
     /// List the rule catalogue (`--format markdown --output-dir docs/rules` writes the docs).
     Rules(rules_cmd::RulesArgs),
     /// Print a rule's documentation.
@@ -51,6 +56,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Check(args) => check::run(args),
+        Command::Fix(args) => fix::run(args),
         Command::Rules(args) => rules_cmd::run(args),
         Command::Explain { rule } => explain(&rule),
         Command::WhoCan(args) => who_can::run(args),

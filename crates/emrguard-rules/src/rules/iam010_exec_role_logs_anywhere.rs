@@ -58,6 +58,21 @@ impl Dest {
             Dest::CloudWatch { group } => format!("CloudWatch log group {group}"),
         }
     }
+    /// The resource ARN a least-privilege grant names (partition, region and account of the
+    /// estate, [`crate::values`]).
+    pub(crate) fn grant_arn(&self, v: &crate::values::EstateValues) -> String {
+        match self {
+            Dest::S3 { bucket, prefix } => {
+                let p = prefix.trim_end_matches('/');
+                if p.is_empty() {
+                    format!("arn:{}:s3:::{bucket}/*", v.partition())
+                } else {
+                    format!("arn:{}:s3:::{bucket}/{p}/*", v.partition())
+                }
+            }
+            Dest::CloudWatch { group } => v.arn("logs", &format!("log-group:{group}:*")),
+        }
+    }
     pub(crate) fn kind(&self) -> &'static str {
         match self {
             Dest::S3 { .. } => "s3",
@@ -323,6 +338,7 @@ impl Rule for ExecRoleLogsAnywhere {
             Option<(String, String, Decision)>,
         );
         let mut by_kind: BTreeMap<(String, &'static str), Acc<'_>> = BTreeMap::new();
+        let values = crate::values::EstateValues::of(cx.index);
         for ((arn, dest), (role, uses)) in destinations(cx) {
             let Some(p) = cx.iam().role(&arn) else {
                 continue;
@@ -336,7 +352,11 @@ impl Rule for ExecRoleLogsAnywhere {
             let entry = by_kind
                 .entry((arn.clone(), dest.kind()))
                 .or_insert_with(|| (role, Vec::new(), Vec::new(), None));
-            entry.1.push(dest.describe());
+            entry.1.push(format!(
+                "{}\u{0}{}",
+                dest.describe(),
+                dest.grant_arn(&values)
+            ));
             entry.2.extend(uses.iter().cloned());
             if entry.3.is_none() {
                 let (action, resource) = elsewhere(&dest, first);
@@ -347,7 +367,14 @@ impl Rule for ExecRoleLogsAnywhere {
             }
         }
         let mut out = Vec::new();
-        for ((arn, kind), (role, dests, uses, ev)) in by_kind {
+        for ((arn, kind), (role, dests_arns, uses, ev)) in by_kind {
+            let (dests, grant_arns): (Vec<String>, Vec<String>) = dests_arns
+                .iter()
+                .map(|d| {
+                    let (a, b) = d.split_once('\u{0}').unwrap_or((d.as_str(), ""));
+                    (a.to_owned(), format!("`{b}`"))
+                })
+                .unzip();
             let Some((action, resource, Decision::Allowed(evidence))) = ev else {
                 continue;
             };
@@ -372,12 +399,14 @@ impl Rule for ExecRoleLogsAnywhere {
                 ))
                 .remediation(match kind {
                     "s3" => format!(
-                        "Grant `s3:PutObject` to `{}` only on the configured log prefix (`arn:aws:s3:::BUCKET/PREFIX/*`).",
-                        role.role_name
+                        "Grant `s3:PutObject` to `{}` only on the configured log prefix ({}) and remove the wider grant.",
+                        role.role_name,
+                        join_words(&grant_arns)
                     ),
                     _ => format!(
-                        "Grant `logs:CreateLogStream` and `logs:PutLogEvents` to `{}` only on the configured log group (`arn:aws:logs:REGION:ACCOUNT:log-group:NAME:*`).",
-                        role.role_name
+                        "Grant `logs:CreateLogStream`, `logs:DescribeLogStreams` and `logs:PutLogEvents` to `{}` only on the configured log group ({}) and remove the wider grant.",
+                        role.role_name,
+                        join_words(&grant_arns)
                     ),
                 })
                 .discriminator(kind)

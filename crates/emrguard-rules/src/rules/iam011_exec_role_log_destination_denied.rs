@@ -105,12 +105,14 @@ impl Rule for ExecRoleLogDestinationDenied {
                 ))
                 .remediation(match &dest {
                     Dest::S3 { bucket, prefix } => format!(
-                        "Allow `s3:PutObject` on `arn:aws:s3:::{bucket}/{}*` for `{}` in its policies and its permissions boundary, or point `logUri` at a prefix it may write.",
+                        "Allow `s3:PutObject` on `arn:{}:s3:::{bucket}/{}*` for `{}` in its policies and its permissions boundary, or point `logUri` at a prefix it may write.",
+                        crate::values::EstateValues::of(cx.index).partition(),
                         prefix,
                         role.role_name
                     ),
                     Dest::CloudWatch { group } => format!(
-                        "Allow `logs:CreateLogStream` and `logs:PutLogEvents` on `arn:aws:logs:REGION:ACCOUNT:log-group:{group}:*` for `{}` in its policies and its permissions boundary.",
+                        "Allow `logs:CreateLogStream` and `logs:PutLogEvents` on `{}` for `{}` in its policies and its permissions boundary.",
+                        crate::values::EstateValues::of(cx.index).arn("logs", &format!("log-group:{group}:*")),
                         role.role_name
                     ),
                 })

@@ -86,8 +86,10 @@ impl Rule for TrustOtherNamespaces {
                         }
                     ))
                     .remediation(format!(
-                        "Restrict the `:sub` condition to `system:serviceaccount:NAMESPACE:emr-containers-sa-*-*-ACCOUNT-BASE36` (run `aws emr-containers update-role-trust-policy --cluster-name CLUSTER --namespace NAMESPACE --role-name {}` and remove the wide statement).",
-                        role.role_name
+                        "Restrict the `:sub` condition to EMR's service accounts of the role's namespaces (`system:serviceaccount:NAMESPACE:emr-containers-sa-*-*-{}-{}`): run {} and remove the wide statement.",
+                        crate::values::EstateValues::of(cx.index).account(),
+                        crate::base36::encode(&role.role_name),
+                        crate::trust::update_trust_commands(cx, role)
                     ));
                 out.push(crate::trust::finish_statement_finding(
                     b,

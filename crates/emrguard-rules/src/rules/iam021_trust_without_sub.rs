@@ -60,8 +60,9 @@ impl Rule for TrustWithoutSub {
                         if v.has_aud { " (only `:aud`, which every EKS token satisfies)" } else { "" }
                     ))
                     .remediation(format!(
-                        "Run `aws emr-containers update-role-trust-policy --cluster-name CLUSTER --namespace NAMESPACE --role-name {}` and delete statement {} of the trust policy.",
-                        role.role_name, v.index
+                        "Run {} and delete statement {} of the trust policy.",
+                        crate::trust::update_trust_commands(cx, role),
+                        v.index
                     ));
                 out.push(crate::trust::finish_statement_finding(
                     b,

@@ -84,9 +84,10 @@ impl Rule for TrustWiderThanEmr {
                         join_words(&what)
                     ))
                     .remediation(format!(
-                        "Narrow the `:sub` condition to `system:serviceaccount:NAMESPACE:emr-containers-sa-*-*-ACCOUNT-{}` (what `aws emr-containers update-role-trust-policy --role-name {}` writes).",
+                        "Narrow the `:sub` condition to `system:serviceaccount:NAMESPACE:emr-containers-sa-*-*-{}-{}` for the role's namespaces, what {} writes.",
+                        crate::values::EstateValues::of(cx.index).account(),
                         crate::base36::encode(&role.role_name),
-                        role.role_name
+                        crate::trust::update_trust_commands(cx, role)
                     ));
                 out.push(crate::trust::finish_statement_finding(
                     b,

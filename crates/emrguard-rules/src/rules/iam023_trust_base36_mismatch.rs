@@ -86,8 +86,8 @@ impl Rule for TrustBase36Mismatch {
                             role.role_name, v.index
                         ))
                         .remediation(format!(
-                            "Delete the statement and regenerate the trust with `aws emr-containers update-role-trust-policy --cluster-name CLUSTER --namespace NAMESPACE --role-name {}` (suffix `{own}`).",
-                            role.role_name
+                            "Delete the statement and regenerate the trust with {} (suffix `{own}`).",
+                            crate::trust::update_trust_commands(cx, role)
                         ))
                         .discriminator(format!("{}/{value}", v.index))
                         .step(er.step(cx.index));

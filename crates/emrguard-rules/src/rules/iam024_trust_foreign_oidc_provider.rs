@@ -81,10 +81,9 @@ impl Rule for TrustForeignOidcProvider {
                         }
                     ))
                     .remediation(format!(
-                        "Remove statement {} and run `aws emr-containers update-role-trust-policy --cluster-name {} --namespace NAMESPACE --role-name {}`.",
+                        "Remove statement {} and run {}.",
                         s.st.index(),
-                        clusters.first().map(|(n, _)| *n).unwrap_or("CLUSTER"),
-                        role.role_name
+                        crate::trust::update_trust_commands(cx, role)
                     ))
                     .discriminator(format!("{}/{}", s.st.index(), s.provider))
                     .step(er.step(cx.index));

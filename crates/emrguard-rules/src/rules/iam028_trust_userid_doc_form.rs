@@ -120,8 +120,8 @@ impl TrustUseridDocForm {
                 if no_principal { "the statement has no Principal (IAM refuses such a trust policy), and " } else { "" }
             ))
             .remediation(format!(
-                "Replace the statement with the one `aws emr-containers update-role-trust-policy --cluster-name CLUSTER --namespace NAMESPACE --role-name {}` writes.",
-                role.role_name
+                "Replace the statement with the one {} writes.",
+                crate::trust::update_trust_commands(cx, role)
             ))
             .discriminator(index.to_string())
             .step(er.step(cx.index));

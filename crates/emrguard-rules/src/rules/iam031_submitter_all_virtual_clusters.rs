@@ -82,7 +82,18 @@ impl Rule for SubmitterAllVirtualClusters {
                     emrguard_model::aws::iam::arn_resource_name(arn),
                     join_words(&acts)
                 ))
-                .remediation("Name the submitter's virtual clusters in `Resource` (`arn:aws:emr-containers:REGION:ACCOUNT:/virtualclusters/ID`).")
+                .remediation(format!(
+                    "Name in `Resource` only the virtual clusters meant for the submitter (the snapshot has {}).",
+                    crate::util::join_words(
+                        &cx.index
+                            .snap
+                            .virtual_clusters
+                            .iter()
+                            .filter(|v| v.is_live())
+                            .map(|v| format!("`{}` (`{}`)", v.arn, v.name))
+                            .collect::<Vec<_>>()
+                    )
+                ))
                 .step(PathStep::from_ref(&principal_ref(arn)).detail("job submitter (may call emr-containers or EKS Pod Identity actions)"));
             for (action, d) in &hits {
                 for e in allow_evidence(d).iter().take(3) {

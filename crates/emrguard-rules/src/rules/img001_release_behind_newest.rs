@@ -141,7 +141,10 @@ pub(crate) fn release_uses(cx: &Context<'_, '_>) -> Vec<ReleaseUse> {
             what: format!("job template `{}`", r.name),
             steps: vec![PathStep::from_ref(&r).detail(format!("jobTemplateData.releaseLabel = {label}"))],
             locations: vec![t.loc.clone()],
-            change: "create a new job template with the new release label (`aws emr-containers create-job-template --job-template-data '{\"releaseLabel\": \"NEW_LABEL\", ...}'`) and point submitters at it".to_owned(),
+            change: format!(
+                "create a new job template from this one's data with the new `releaseLabel` (`aws emr-containers create-job-template --name {}-new --job-template-data file://{}.json`) and point submitters at it",
+                r.name, r.name
+            ),
         });
     }
     for (_, e, vc) in live_endpoints(cx.index) {

@@ -101,6 +101,7 @@ impl Rule for NodeRoleCniPolicy {
             if irsa.is_some() || addon_role.is_some() || addon_pia || !pod_identity.is_empty() {
                 continue;
             }
+            let values = crate::values::EstateValues::of(cx.index);
             let mut b = self
                 .finding(role_ref(role))
                 .subject(crate::iam_evidence::principal_subject(&role.arn))
@@ -110,8 +111,12 @@ impl Rule for NodeRoleCniPolicy {
                     arn_resource_name(policy)
                 ))
                 .remediation(format!(
-                    "Create a role for `kube-system/aws-node` with `AmazonEKS_CNI_Policy`, set it with `aws eks update-addon --addon-name vpc-cni --service-account-role-arn ROLE_ARN` (or IRSA/Pod Identity), then detach the policy from `{}`.",
-                    role.role_name
+                    "Create a role for `kube-system/aws-node` with `AmazonEKS_CNI_Policy` (trusting the cluster's OIDC provider for `system:serviceaccount:kube-system:aws-node`), set it with `aws eks update-addon --cluster-name {} --addon-name vpc-cni --service-account-role-arn {}`, then detach the policy from `{}` (`aws iam detach-role-policy --role-name {} --policy-arn {}`).",
+                    values.cluster(),
+                    values.role_arn(&format!("{}-aws-node", values.cluster())),
+                    role.role_name,
+                    role.role_name,
+                    policy
                 ))
                 .step(node_role_step(role, &sources))
                 .step(PathStep::new(Kind::ManagedPolicy, arn_resource_name(policy)).arn(Some(policy)).detail("attached to the node role"));

@@ -78,6 +78,8 @@ impl Rule for PodIdentityUnsupportedRelease {
                 .push(a);
         }
         let jobs = latest_jobs(index);
+        let values = crate::values::EstateValues::of(index);
+        let cluster = values.cluster();
         for ((ns, role_arn), assocs) in by_ns_role {
             let ids: Vec<String> = assocs
                 .iter()
@@ -121,7 +123,8 @@ impl Rule for PodIdentityUnsupportedRelease {
                         words(ids.clone())
                     ))
                     .remediation(format!(
-                        "Delete the associations (`aws eks delete-pod-identity-association --cluster-name CLUSTER --association-id ID`) and give the role an IRSA trust (`aws emr-containers update-role-trust-policy --cluster-name CLUSTER --namespace {ns} --role-name {role_name}`), or allow `pod-identity` in emrguard.toml."
+                        "Delete the associations ({}) and give the role an IRSA trust (`aws emr-containers update-role-trust-policy --cluster-name {cluster} --namespace {ns} --role-name {role_name}`), or allow `pod-identity` in emrguard.toml.",
+                        words(assocs.iter().map(|a| format!("`aws eks delete-pod-identity-association --cluster-name {cluster} --association-id {}`", a.association_id.as_deref().unwrap_or("ID"))).collect())
                     ));
                 for s in steps.clone() {
                     b = b.step(s);
@@ -189,7 +192,7 @@ impl Rule for PodIdentityUnsupportedRelease {
                     words(old)
                 ))
                 .remediation(format!(
-                    "Move the jobs from {} to `emr-7.13.0-latest` (Pod Identity needs {min} or later), or keep IRSA (`aws emr-containers update-role-trust-policy --cluster-name CLUSTER --namespace {ns} --role-name {role_name}`) and delete the unused associations (`aws emr-containers delete-role-associations --virtual-cluster-id VC --role-name {role_name}` or `aws eks delete-pod-identity-association`).",
+                    "Move the jobs from {} to `emr-7.13.0-latest` (Pod Identity needs {min} or later), or keep IRSA (`aws emr-containers update-role-trust-policy --cluster-name {cluster} --namespace {ns} --role-name {role_name}`) and delete the unused associations (`aws emr-containers delete-role-associations --cluster-name {cluster} --namespace {ns} --role-name {role_name}`).",
                     words(labels.iter().map(|l| format!("`{l}`")).collect())
                 ));
             for s in steps {

@@ -125,7 +125,8 @@ impl Rule for EmrNamespaceWithoutEmrAccess {
                     if user_mapped { "" } else { " (and no aws-auth/access-entry mapping to that user)" }
                 ))
                 .remediation(format!(
-                    "Run `eksctl create iamidentitymapping --cluster CLUSTER --namespace {ns} --service-name emr-containers`, or associate `AmazonEMRJobPolicy` to the EMR service-linked role's access entry with namespace scope `{ns}`."
+                    "Run `eksctl create iamidentitymapping --cluster {} --namespace {ns} --service-name emr-containers`, or associate `AmazonEMRJobPolicy` to the EMR service-linked role's access entry with namespace scope `{ns}`.",
+                    crate::values::EstateValues::of(cx.index).cluster()
                 ));
             for v in &vcs {
                 b = b

@@ -375,6 +375,8 @@ impl Rule for MixedPrivilegeExecutionRoles {
                 .collect();
             let vc_names: Vec<String> = vcs.iter().map(|v| format!("`{}`", v.name)).collect();
             let resource = Ref::k8s(Kind::Namespace, None, ns);
+            let values = crate::values::EstateValues::of(cx.index);
+            let cluster = values.cluster();
             let mut b = self
                 .finding(resource.clone())
                 .namespace(Some(ns))
@@ -393,10 +395,11 @@ impl Rule for MixedPrivilegeExecutionRoles {
                     tier_name(top)
                 ))
                 .remediation(format!(
-                    "Run the {} role{} {} in a virtual cluster on a namespace of its own (create the namespace, `eksctl create iamidentitymapping --service-name emr-containers --namespace NEW_NS`, `aws emr-containers create-virtual-cluster ...`), move its trust there (`aws emr-containers update-role-trust-policy --namespace NEW_NS --role-name ROLE`) and out of `{ns}`, and restrict each submitter's StartJobRun to its own virtual cluster with an `emr-containers:ExecutionRoleArn` condition.",
+                    "Run the {} role{} {} in a virtual cluster on a namespace of its own (create the namespace NEW_NS, `eksctl create iamidentitymapping --cluster {cluster} --namespace NEW_NS --service-name emr-containers`, `aws emr-containers create-virtual-cluster --name NAME --container-provider '{{\"id\":\"{cluster}\",\"type\":\"EKS\",\"info\":{{\"eksInfo\":{{\"namespace\":\"NEW_NS\"}}}}}}'`), move its trust there ({}) and out of `{ns}`, and restrict each submitter's StartJobRun to its own virtual cluster with an `emr-containers:ExecutionRoleArn` condition.",
                     tier_name(top),
                     if top_roles.len() > 1 { "s" } else { "" },
-                    words(top_roles.iter().map(|r| format!("`{}`", name(r))).collect())
+                    words(top_roles.iter().map(|r| format!("`{}`", name(r))).collect()),
+                    words(top_roles.iter().map(|r| format!("`aws emr-containers update-role-trust-policy --cluster-name {cluster} --namespace NEW_NS --role-name {}`", name(r))).collect())
                 ))
                 .step(PathStep::from_ref(&resource));
             for v in &vcs {
