@@ -282,6 +282,51 @@ mod tests {
     }
 
     #[test]
+    fn pod_identity_and_web_identity_sessions() {
+        let rec: CloudTrailRecord = serde_json::from_value(serde_json::json!({
+            "eventSource": "eks-auth.amazonaws.com", "eventName": "AssumeRoleForPodIdentity",
+            "eventTime": "2024-05-01T00:00:00Z", "eventID": "e1",
+            "requestParameters": {"clusterName": "c", "token": "HIDDEN"},
+            "responseElements": {
+                "credentials": {"accessKeyId": "ASIAPOD"},
+                "subject": {"namespace": "spark", "serviceAccount": "emr-containers-sa-spark-executor-1-abc"},
+                "assumedRoleUser": {"arn": "arn:aws:sts::1:assumed-role/exec-role/eks-c-pod", "assumeRoleId": "AROA:x"},
+                "podIdentityAssociation": {"associationArn": "arn:aws:eks:us-east-1:1:podidentityassociation/c/a-1"}
+            }
+        }))
+        .unwrap();
+        let s = session_of(&rec).unwrap();
+        assert_eq!(s.via, Via::PodIdentity);
+        assert_eq!(s.role_arn, "arn:aws:iam::1:role/exec-role");
+        assert_eq!(
+            (s.namespace.as_str(), component_of_sa(&s.service_account)),
+            ("spark", Component::SparkExecutor)
+        );
+        // A failed issue gives no session.
+        let mut failed = rec.clone();
+        failed.error_code = Some("AccessDenied".into());
+        assert!(session_of(&failed).is_none());
+    }
+
+    #[test]
+    fn start_job_run_with_image_and_template() {
+        let rec: CloudTrailRecord = serde_json::from_value(serde_json::json!({
+            "eventSource": "emr-containers.amazonaws.com", "eventName": "StartJobRun",
+            "eventTime": "2024-05-01T00:00:00Z",
+            "requestParameters": {"virtualClusterId": "vc", "jobTemplateId": "tpl-1",
+              "jobTemplateParameters": {"executionRoleArn": "arn:aws:iam::1:role/r"},
+              "configurationOverrides": {"applicationConfiguration": [
+                {"classification": "spark-defaults", "properties": {"spark.kubernetes.container.image": "1.dkr.ecr.us-east-1.amazonaws.com/spark:7"}}]}},
+            "responseElements": {"id": "jr"}
+        }))
+        .unwrap();
+        let j = job_run_of(&rec).unwrap();
+        assert_eq!(j.role_arn, "arn:aws:iam::1:role/r");
+        assert_eq!(j.job_template_id, "tpl-1");
+        assert_eq!(j.image, "1.dkr.ecr.us-east-1.amazonaws.com/spark:7");
+    }
+
+    #[test]
     fn role_of_session_arn() {
         assert_eq!(
             role_of_assumed("arn:aws:sts::1:assumed-role/r/s").as_deref(),
