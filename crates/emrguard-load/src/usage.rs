@@ -195,7 +195,10 @@ pub(crate) fn load_audit_lines(ctx: &mut Ctx<'_>, text: &str) -> Option<()> {
                 let loc = SourceLoc::new(ctx.name(), "", Some(line));
                 ctx.snapshot.k8s_audit.push(Located::new(e, loc));
             }
-            Err(err) => ctx.err_at(&format!("line {line}"), format!("malformed audit event: {err}")),
+            Err(err) => ctx.err_at(
+                &format!("line {line}"),
+                format!("malformed audit event: {err}"),
+            ),
         }
     }
     Some(())

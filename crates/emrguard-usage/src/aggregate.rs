@@ -261,7 +261,11 @@ impl Aggregate {
         let m = MapInput {
             source: &r.event_source,
             name: &r.event_name,
-            variant: if r.variant == "version" { "version" } else { "" },
+            variant: if r.variant == "version" {
+                "version"
+            } else {
+                ""
+            },
             bucket: &r.bucket,
             key: &key,
             prefix: Some(&r.key_prefix),
@@ -282,7 +286,12 @@ impl Aggregate {
                     };
                     let st = self.uses.entry(k).or_default();
                     let mut one = Stats::default();
-                    one.add(&r.first_seen, &r.sample_event_id, &a.resource, r.event_count);
+                    one.add(
+                        &r.first_seen,
+                        &r.sample_event_id,
+                        &a.resource,
+                        r.event_count,
+                    );
                     one.last_seen = r.last_seen.clone();
                     if let Some(p) = a.s3_prefix {
                         one.s3_prefixes.insert(collapse_prefix(&p));

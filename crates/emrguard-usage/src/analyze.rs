@@ -288,7 +288,8 @@ pub fn analyze(snap: &Snapshot, agg: &Aggregate, opts: &Options) -> UsageReport 
             event_id: st.event_id.clone(),
         })
         .collect();
-    unmapped.sort_by(|a, b| (&a.event_source, &a.event_name).cmp(&(&b.event_source, &b.event_name)));
+    unmapped
+        .sort_by(|a, b| (&a.event_source, &a.event_name).cmp(&(&b.event_source, &b.event_name)));
     UsageReport {
         first_seen: agg.first_seen.clone(),
         last_seen: agg.last_seen.clone(),
@@ -297,7 +298,9 @@ pub fn analyze(snap: &Snapshot, agg: &Aggregate, opts: &Options) -> UsageReport 
         events: agg.records,
         events_not_by_roles: agg.not_role,
         coverage: coverage.describe(),
-        operations_table: crate::mapping::OperationTable::global().version().to_owned(),
+        operations_table: crate::mapping::OperationTable::global()
+            .version()
+            .to_owned(),
         roles,
         unmapped,
     }
@@ -405,13 +408,25 @@ fn drift(used: &[Use], runs: &[JobRunStart]) -> Vec<Drift> {
         let [a, b] = w else { continue };
         let mut what = Vec::new();
         if a.release_label != b.release_label {
-            what.push(format!("releaseLabel {} → {}", or_dash(&a.release_label), or_dash(&b.release_label)));
+            what.push(format!(
+                "releaseLabel {} → {}",
+                or_dash(&a.release_label),
+                or_dash(&b.release_label)
+            ));
         }
         if a.job_template_id != b.job_template_id {
-            what.push(format!("job template {} → {}", or_dash(&a.job_template_id), or_dash(&b.job_template_id)));
+            what.push(format!(
+                "job template {} → {}",
+                or_dash(&a.job_template_id),
+                or_dash(&b.job_template_id)
+            ));
         }
         if a.image != b.image {
-            what.push(format!("image {} → {}", or_dash(&a.image), or_dash(&b.image)));
+            what.push(format!(
+                "image {} → {}",
+                or_dash(&a.image),
+                or_dash(&b.image)
+            ));
         }
         if !what.is_empty() {
             changes.push((b, what.join(", ")));

@@ -214,12 +214,9 @@ fn image_of(req: &Value) -> Option<String> {
         .get("configurationOverrides")?
         .get("applicationConfiguration")?
         .as_array()?;
-    confs.iter().find_map(|c| {
-        c.get("properties")?
-            .get(key)?
-            .as_str()
-            .map(str::to_owned)
-    })
+    confs
+        .iter()
+        .find_map(|c| c.get("properties")?.get(key)?.as_str().map(str::to_owned))
 }
 
 pub fn job_run_of(rec: &CloudTrailRecord) -> Option<JobRunStart> {
@@ -332,7 +329,10 @@ mod tests {
             role_of_assumed("arn:aws:sts::1:assumed-role/r/s").as_deref(),
             Some("arn:aws:iam::1:role/r")
         );
-        assert_eq!(parse_sa_subject("system:serviceaccount:ns:sa"), Some(("ns", "sa")));
+        assert_eq!(
+            parse_sa_subject("system:serviceaccount:ns:sa"),
+            Some(("ns", "sa"))
+        );
         assert_eq!(parse_sa_subject("system:serviceaccount:ns"), None);
     }
 }

@@ -52,20 +52,24 @@ pub fn request_is(e: &K8sAuditEvent, cap: Capability) -> bool {
     let v = e.verb.as_str();
     match cap {
         Capability::ExecPods => {
-            core && res == "pods" && matches!(sub, "exec" | "attach") && matches!(v, "create" | "get")
+            core && res == "pods"
+                && matches!(sub, "exec" | "attach")
+                && matches!(v, "create" | "get")
         }
         Capability::CreatePods => core && res == "pods" && sub.is_empty() && v == "create",
         Capability::ModifyConfigmaps => {
             core && res == "configmaps"
                 && sub.is_empty()
-                && matches!(v, "create" | "update" | "patch" | "delete" | "deletecollection")
+                && matches!(
+                    v,
+                    "create" | "update" | "patch" | "delete" | "deletecollection"
+                )
         }
         Capability::ReadSecrets => {
             core && res == "secrets" && sub.is_empty() && matches!(v, "get" | "list" | "watch")
         }
         Capability::DeployMutatingWebhooks => {
-            res == "mutatingwebhookconfigurations"
-                && matches!(v, "create" | "update" | "patch")
+            res == "mutatingwebhookconfigurations" && matches!(v, "create" | "update" | "patch")
         }
         Capability::EscalateRbac => {
             o.api_group.as_deref() == Some("rbac.authorization.k8s.io")
@@ -105,11 +109,18 @@ pub fn usage_of(
             }
         }
         // One stage per request: ResponseComplete when stages are logged, else whatever is.
-        if matches!(e.stage.as_deref(), Some("RequestReceived" | "ResponseStarted")) {
+        if matches!(
+            e.stage.as_deref(),
+            Some("RequestReceived" | "ResponseStarted")
+        ) {
             continue;
         }
         let u = out.get_or_insert_with(K8sUsage::default);
-        let code = e.response_status.as_ref().and_then(|s| s.code).unwrap_or(200);
+        let code = e
+            .response_status
+            .as_ref()
+            .and_then(|s| s.code)
+            .unwrap_or(200);
         if code == 403 {
             u.denied += 1;
             continue;

@@ -36,7 +36,7 @@ pub mod policy;
 pub mod stream;
 
 pub use aggregate::{Aggregate, Window};
-pub use analyze::{analyze, Grant, Options, RoleUsage, Use, UsageReport};
+pub use analyze::{analyze, Grant, Options, RoleUsage, UsageReport, Use};
 pub use policy::{least_privilege_policy, GeneratedPolicy, PolicyOptions};
 
 /// The report for a snapshot (its CloudTrail records and usage summaries).

@@ -308,8 +308,10 @@ mod tests {
 
     #[test]
     fn version_id_narrows_to_version_actions() {
-        let r = rec(serde_json::json!({"eventSource":"s3.amazonaws.com","eventName":"GetObject",
-            "requestParameters":{"bucketName":"b","key":"k/x","versionId":"3"}}));
+        let r = rec(
+            serde_json::json!({"eventSource":"s3.amazonaws.com","eventName":"GetObject",
+            "requestParameters":{"bucketName":"b","key":"k/x","versionId":"3"}}),
+        );
         let Mapped::Actions(a) = map_record(&r) else {
             panic!("unmapped")
         };
@@ -319,8 +321,10 @@ mod tests {
 
     #[test]
     fn copy_object_reads_source_and_writes_target() {
-        let r = rec(serde_json::json!({"eventSource":"s3.amazonaws.com","eventName":"CopyObject",
-            "requestParameters":{"bucketName":"dst","key":"out/a","x-amz-copy-source":"src/in%2Fa"}}));
+        let r = rec(
+            serde_json::json!({"eventSource":"s3.amazonaws.com","eventName":"CopyObject",
+            "requestParameters":{"bucketName":"dst","key":"out/a","x-amz-copy-source":"src/in%2Fa"}}),
+        );
         let Mapped::Actions(a) = map_record(&r) else {
             panic!("unmapped")
         };
@@ -339,9 +343,11 @@ mod tests {
 
     #[test]
     fn multipart_is_put_object_and_sse_kms_needs_generate_data_key() {
-        let r = rec(serde_json::json!({"eventSource":"s3.amazonaws.com","eventName":"CreateMultipartUpload",
+        let r = rec(
+            serde_json::json!({"eventSource":"s3.amazonaws.com","eventName":"CreateMultipartUpload",
             "requestParameters":{"bucketName":"b","key":"k","x-amz-server-side-encryption":"aws:kms",
-            "x-amz-server-side-encryption-aws-kms-key-id":"arn:aws:kms:us-east-1:1:key/k1"}}));
+            "x-amz-server-side-encryption-aws-kms-key-id":"arn:aws:kms:us-east-1:1:key/k1"}}),
+        );
         let Mapped::Actions(a) = map_record(&r) else {
             panic!("unmapped")
         };
@@ -352,8 +358,10 @@ mod tests {
 
     #[test]
     fn list_objects_is_list_bucket_with_prefix() {
-        let r = rec(serde_json::json!({"eventSource":"s3.amazonaws.com","eventName":"ListObjects",
-            "requestParameters":{"bucketName":"b","prefix":"raw/dt=2024-01-01/","list-type":"2"}}));
+        let r = rec(
+            serde_json::json!({"eventSource":"s3.amazonaws.com","eventName":"ListObjects",
+            "requestParameters":{"bucketName":"b","prefix":"raw/dt=2024-01-01/","list-type":"2"}}),
+        );
         let Mapped::Actions(a) = map_record(&r) else {
             panic!("unmapped")
         };
@@ -364,9 +372,13 @@ mod tests {
 
     #[test]
     fn unknown_events_are_unmapped_and_permissionless_ones_empty() {
-        let r = rec(serde_json::json!({"eventSource":"lambda.amazonaws.com","eventName":"UpdateFunctionConfiguration20150331v2"}));
+        let r = rec(
+            serde_json::json!({"eventSource":"lambda.amazonaws.com","eventName":"UpdateFunctionConfiguration20150331v2"}),
+        );
         assert_eq!(map_record(&r), Mapped::Unmapped);
-        let r = rec(serde_json::json!({"eventSource":"sts.amazonaws.com","eventName":"GetCallerIdentity"}));
+        let r = rec(
+            serde_json::json!({"eventSource":"sts.amazonaws.com","eventName":"GetCallerIdentity"}),
+        );
         assert_eq!(map_record(&r), Mapped::Actions(vec![]));
     }
 }

@@ -1,4 +1,10 @@
 //! The real CloudTrail and Kubernetes audit samples (tests/data/corpora, see its SOURCES).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 use emrguard_model::Capability;
 use emrguard_usage::k8s::{audit_window, usage_of, usage_phrase};
@@ -20,7 +26,9 @@ fn panther_records_stream_like_the_loader_reads_them() {
     // Record 109 has `resources` as strings (a sanitised test event): skipped and reported
     // by both paths, the rest is read.
     assert_eq!(errs.len(), 1, "{errs:?}");
-    assert!(errs[0].message.contains("1 record(s) of an unexpected shape"));
+    assert!(errs[0]
+        .message
+        .contains("1 record(s) of an unexpected shape"));
     let loaded = emrguard_load::load_paths(std::slice::from_ref(&f));
     assert_eq!(loaded.errors.len(), 1, "{:?}", loaded.errors);
     assert!(loaded.errors[0]
@@ -78,7 +86,9 @@ fn aws_serializer_fixtures_gzip_and_malformed() {
     );
     assert!(agg.records > 0);
     assert_eq!(errs.len(), 1, "{errs:?}");
-    assert!(errs[0].file.ends_with("SerializerTestFileBadJsonFormat.json"));
+    assert!(errs[0]
+        .file
+        .ends_with("SerializerTestFileBadJsonFormat.json"));
     assert!(errs[0].message.contains("malformed CloudTrail file"));
 }
 
@@ -99,14 +109,38 @@ fn kubernetes_audit_usage() {
     let ev = &loaded.snapshot.k8s_audit;
     assert!(ev.len() >= 40, "{}", ev.len());
     // Exec (`pods/exec`, 101 Switching Protocols is success) by the attacker in production.
-    let u = usage_of(ev, "attacker@example.com", Capability::ExecPods, &["production"]).unwrap();
+    let u = usage_of(
+        ev,
+        "attacker@example.com",
+        Capability::ExecPods,
+        &["production"],
+    )
+    .unwrap();
     assert_eq!(u.count, 3);
     // Secret reads: get/list/watch allowed, two 403s denied, the 404 not counted.
-    let s = usage_of(ev, "attacker@example.com", Capability::ReadSecrets, &["production"]).unwrap();
+    let s = usage_of(
+        ev,
+        "attacker@example.com",
+        Capability::ReadSecrets,
+        &["production"],
+    )
+    .unwrap();
     assert_eq!((s.count, s.denied), (3, 2));
     // Reading pods is not creating them; a namespace filter applies.
-    assert!(usage_of(ev, "admin@example.com", Capability::CreatePods, &["kube-system"]).is_none());
-    let c = usage_of(ev, "admin@example.com", Capability::CreatePods, &["default"]).unwrap();
+    assert!(usage_of(
+        ev,
+        "admin@example.com",
+        Capability::CreatePods,
+        &["kube-system"]
+    )
+    .is_none());
+    let c = usage_of(
+        ev,
+        "admin@example.com",
+        Capability::CreatePods,
+        &["default"],
+    )
+    .unwrap();
     assert_eq!(c.count, 3);
     assert!(usage_of(ev, "nobody", Capability::ModifyConfigmaps, &[]).is_none());
     let w = audit_window(ev);

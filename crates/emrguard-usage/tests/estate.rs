@@ -2,6 +2,12 @@
 //! and executor, S3 data events, a denied KMS call, an unmappable event, two job runs with a
 //! release-label change, a trail logging data events for one bucket) whose expected unused
 //! permissions, denied attempts, drift and generated policy are known.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 use emrguard_usage::stream::aggregate_files;
 use emrguard_usage::*;
@@ -57,7 +63,11 @@ fn attribution_classification_denied_drift() {
             ("s3:GetObject", "arn:aws:s3:::datalake/code/*", 2),
             ("s3:GetObject", "arn:aws:s3:::datalake/raw/events/dt=*/*", 3),
             ("s3:ListBucket", "arn:aws:s3:::datalake", 1),
-            ("s3:PutObject", "arn:aws:s3:::datalake/curated/events/dt=*/*", 1),
+            (
+                "s3:PutObject",
+                "arn:aws:s3:::datalake/curated/events/dt=*/*",
+                1
+            ),
         ]
     );
     let raw = &r.used[4];
@@ -91,7 +101,9 @@ fn attribution_classification_denied_drift() {
     // Drift: GetDatabase first used after emr-6.15.0 → emr-7.1.0.
     assert_eq!(r.drift.len(), 1, "{:#?}", r.drift);
     assert_eq!(r.drift[0].action, "glue:GetDatabase");
-    assert!(r.drift[0].change.contains("emr-6.15.0-latest → emr-7.1.0-latest"));
+    assert!(r.drift[0]
+        .change
+        .contains("emr-6.15.0-latest → emr-7.1.0-latest"));
     assert_eq!(r.drift[0].job_run_id, "jr-2");
 
     // Unmappable events are listed.
@@ -153,7 +165,11 @@ fn streaming_gzip_equals_the_loader_path() {
     let from_snap = Aggregate::from_snapshot(&loaded.snapshot, &Window::default());
     assert_eq!(agg.records, from_snap.records);
     let mut a: Vec<_> = agg.uses.iter().map(|(k, v)| (k.clone(), v.count)).collect();
-    let mut b: Vec<_> = from_snap.uses.iter().map(|(k, v)| (k.clone(), v.count)).collect();
+    let mut b: Vec<_> = from_snap
+        .uses
+        .iter()
+        .map(|(k, v)| (k.clone(), v.count))
+        .collect();
     a.sort();
     b.sort();
     assert_eq!(a, b);
