@@ -405,3 +405,38 @@ mod tests {
         assert!(!w.contains("2024-01-04T00:00:00Z"));
     }
 }
+
+#[cfg(test)]
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn key() -> impl Strategy<Value = String> {
+        proptest::collection::vec(
+            prop_oneof![
+                "[a-z0-9_.-]{1,8}",
+                "[a-z]{1,4}=[a-z0-9:-]{0,10}",
+                Just(String::new())
+            ],
+            1..6,
+        )
+        .prop_map(|segs| segs.join("/"))
+    }
+
+    proptest! {
+        // The generated policy grants the collapsed patterns: each must still cover the
+        // object actually used (IAM's own matcher is the reference).
+        #[test]
+        fn collapsed_resource_covers_the_used_object(bucket in "[a-z0-9-]{3,12}", k in key()) {
+            let arn = format!("arn:aws:s3:::{bucket}/{k}");
+            let pat = collapse_resource(&arn);
+            prop_assert!(emrguard_iam::resource_matches(&pat, &arn), "{pat} vs {arn}");
+        }
+
+        #[test]
+        fn collapsed_prefix_matches_the_prefix_used(p in key()) {
+            let pat = collapse_prefix(&p);
+            prop_assert!(emrguard_iam::wildcard_match(&pat, &p), "{pat} vs {p}");
+        }
+    }
+}
