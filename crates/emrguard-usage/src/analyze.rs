@@ -67,6 +67,8 @@ pub struct Use {
 #[derive(Debug, Clone, Serialize)]
 pub struct Grant {
     pub policy: String,
+    /// An inline policy (else managed).
+    pub inline: bool,
     pub statement: String,
     pub resource: String,
     pub conditional: bool,
@@ -356,6 +358,7 @@ pub fn classify_grants(p: &PrincipalPolicies, used: &[Use], cov: &Coverage) -> V
             for res in resources {
                 let mut g = Grant {
                     policy: a.origin.name.clone(),
+                    inline: a.origin.source == emrguard_iam::PolicySource::Inline,
                     statement: match st.sid() {
                         Some(s) => format!("{} ({s})", st.pointer()),
                         None => st.pointer().to_owned(),

@@ -1,7 +1,7 @@
 use crate::iam_evidence::role_ref;
 use crate::usage_support::{execution_role_usage, short_list};
 use crate::{declare_rule, Context, Rule, RuleMeta};
-use emrguard_model::{Finding, PathStep};
+use emrguard_model::{Finding, Kind, PathStep};
 
 declare_rule! {
     /// ## What it checks
@@ -82,9 +82,19 @@ impl Rule for ExecRoleGrantedUnused {
                 .step(er.step(cx.index));
             for g in u.grants.iter().filter(|g| !g.unused.is_empty()).take(5) {
                 b = b.step(
-                    PathStep::new("Statement", format!("{} {}", g.policy, g.statement)).detail(
-                        format!("unused on {}: {}", g.resource, short_list(&g.unused, 10)),
-                    ),
+                    PathStep::new(
+                        if g.inline {
+                            Kind::InlinePolicy
+                        } else {
+                            Kind::ManagedPolicy
+                        },
+                        format!("{} {}", g.policy, g.statement),
+                    )
+                    .detail(format!(
+                        "unused on {}: {}",
+                        g.resource,
+                        short_list(&g.unused, 10)
+                    )),
                 );
             }
             out.push(b.location(&role.loc).build());

@@ -1,7 +1,7 @@
 use crate::iam_evidence::role_ref;
 use crate::usage_support::{execution_role_usage, short_list};
 use crate::{declare_rule, Context, Rule, RuleMeta};
-use emrguard_model::{Finding, PathStep};
+use emrguard_model::{Finding, Kind, PathStep};
 
 declare_rule! {
     /// ## What it checks
@@ -83,7 +83,7 @@ impl Rule for ExecRoleDeniedAttempts {
                 .step(er.step(cx.index));
             for d in u.denied.iter().take(5) {
                 b = b.step(
-                    PathStep::new("CloudTrailEvent", d.event_id.clone()).detail(format!(
+                    PathStep::new(Kind::CloudTrailEvent, d.event_id.clone()).detail(format!(
                         "{} on {} denied {} time(s)",
                         d.action, d.resource, d.count
                     )),

@@ -1,7 +1,7 @@
 use crate::iam_evidence::role_ref;
 use crate::usage_support::{execution_role_usage, short_list};
 use crate::{declare_rule, Context, Rule, RuleMeta};
-use emrguard_model::{Finding, PathStep};
+use emrguard_model::{Finding, Kind, PathStep};
 
 declare_rule! {
     /// ## What it checks
@@ -77,7 +77,7 @@ impl Rule for ExecRolePermissionDrift {
                 .step(er.step(cx.index));
             for d in u.drift.iter().take(5) {
                 b = b.step(
-                    PathStep::new("CloudTrailEvent", d.event_id.clone()).detail(format!(
+                    PathStep::new(Kind::CloudTrailEvent, d.event_id.clone()).detail(format!(
                         "{} on {} first used after {}",
                         d.action, d.resource, d.change
                     )),
