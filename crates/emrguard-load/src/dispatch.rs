@@ -62,6 +62,19 @@ impl<'a> Ctx<'a> {
         SourceLoc::new(self.name.clone(), pointer, line)
     }
 
+    pub(crate) fn name(&self) -> std::sync::Arc<str> {
+        self.name.clone()
+    }
+
+    /// An error at a location already spelled out (`line 3`).
+    pub(crate) fn err_at(&mut self, location: &str, message: String) {
+        self.errors.push(LoadError {
+            file: self.name.to_string(),
+            location: Some(location.to_owned()),
+            message,
+        });
+    }
+
     fn err(&mut self, pointer: &str, part: &str, message: String) {
         let location = match self.doc_line {
             Some(l) if pointer.is_empty() => format!("document at line {l}"),
@@ -185,10 +198,19 @@ pub(crate) fn load_text(name: Arc<str>, path: &Path, text: &str, limits: &Limits
         return o;
     }
 
+    if crate::usage::csv_summary_kind(trimmed).is_some() {
+        let mut ctx = Ctx::new(name.clone(), body);
+        crate::usage::load_csv(&mut ctx, trimmed);
+        return ctx.outcome(&file);
+    }
     if trimmed.starts_with('{') || trimmed.starts_with('[') {
         match load_json_text(Ctx::new(name.clone(), body), body) {
             Ok(ctx) => return ctx.outcome(&file),
             Err(e) => {
+                let mut ctx = Ctx::new(name.clone(), body);
+                if crate::usage::load_audit_lines(&mut ctx, body).is_some() {
+                    return ctx.outcome(&file);
+                }
                 let is_yaml_name = base.ends_with(".yaml") || base.ends_with(".yml");
                 if !is_yaml_name {
                     // Name the kind the file claims to be (its keys before the damage), so
@@ -387,6 +409,29 @@ fn dispatch_doc(ctx: &mut Ctx<'_>, text: &str, doc: &TopDoc<'_>, pointer: &str) 
     let has = |k: &str| doc.0.contains_key(k);
     let get = |k: &str| doc.0.get(k);
 
+    // Kubernetes audit events (before Kubernetes objects: same type meta).
+    if has("apiVersion") && has("kind") {
+        if let Ok(tm) = serde_json::from_str::<TypeMeta>(text) {
+            if tm.api_version.starts_with("audit.k8s.io/") {
+                ctx.kinds.insert("kubernetes audit events");
+                let push = |ctx: &mut Ctx<'_>, t: &str, p: String| {
+                    single::<emrguard_model::aws::usage::K8sAuditEvent>(ctx, t, p, |s, v| {
+                        s.k8s_audit.push(v)
+                    })
+                };
+                if tm.kind == "EventList" {
+                    if let Some(TopVal::List(list)) = get("items") {
+                        for (i, item) in list.iter().enumerate() {
+                            push(ctx, item.get(), format!("{pointer}/items/{i}"));
+                        }
+                    }
+                } else {
+                    push(ctx, text, pointer.to_owned());
+                }
+                return;
+            }
+        }
+    }
     // Kubernetes objects and Lists.
     if has("apiVersion") && has("kind") {
         ctx.kinds.insert("kubernetes objects");
@@ -623,13 +668,42 @@ fn dispatch_doc(ctx: &mut Ctx<'_>, text: &str, doc: &TopDoc<'_>, pointer: &str) 
             s.ecr_registry_scanning.push(v)
         });
     }
-    // CloudTrail
-    list!(
-        "Records",
-        "cloudtrail records",
-        misc::CloudTrailRecord,
-        cloudtrail
-    );
+    // Usage audit: trail event selectors, Athena query results.
+    if has("EventSelectors") || has("AdvancedEventSelectors") {
+        recognised = true;
+        ctx.kinds.insert("cloudtrail event selectors");
+        single::<emrguard_model::aws::usage::TrailEventSelectors>(
+            ctx,
+            text,
+            pointer.to_owned(),
+            |s, v| s.event_selectors.push(v),
+        );
+    }
+    if let Some(rs) = get("ResultSet") {
+        if crate::usage::load_result_set(ctx, rs.text()) {
+            recognised = true;
+        }
+    }
+    // CloudTrail (a `Records` list may also carry Kubernetes audit events, as log pipelines
+    // that mix sources write them).
+    if let Some(TopVal::List(list)) = get("Records") {
+        recognised = true;
+        for (i, item) in list.iter().enumerate() {
+            let t = item.get();
+            let p = format!("{pointer}/Records/{i}");
+            if memchr::memmem::find(t.as_bytes(), b"audit.k8s.io/").is_some()
+                && crate::usage::is_audit_event(t)
+            {
+                ctx.kinds.insert("kubernetes audit events");
+                single::<emrguard_model::aws::usage::K8sAuditEvent>(ctx, t, p, |s, v| {
+                    s.k8s_audit.push(v)
+                });
+            } else {
+                ctx.kinds.insert("cloudtrail records");
+                single::<misc::CloudTrailRecord>(ctx, t, p, |s, v| s.cloudtrail.push(v));
+            }
+        }
+    }
 
     if !recognised {
         ctx.unknown_docs += 1;

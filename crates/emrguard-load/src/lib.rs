@@ -9,6 +9,7 @@
 mod dispatch;
 mod lines;
 mod read;
+mod usage;
 mod userdata;
 mod yaml;
 

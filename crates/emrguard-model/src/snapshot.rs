@@ -1,6 +1,6 @@
 //! The snapshot: every object read, by kind, each with its source location.
 
-use crate::aws::{ec2, ecr, eks, emr, iam, misc};
+use crate::aws::{ec2, ecr, eks, emr, iam, misc, usage};
 use crate::collect::CollectLog;
 use crate::k8s::{self, K8sObjects};
 use crate::node::{Dockerfile, IptablesSave};
@@ -46,6 +46,11 @@ pub struct Snapshot {
     pub ecr_registry_scanning: Vec<Located<ecr::RegistryScanning>>,
     // Other
     pub cloudtrail: Vec<Located<misc::CloudTrailRecord>>,
+    // Usage audit
+    pub event_selectors: Vec<Located<usage::TrailEventSelectors>>,
+    pub usage_rows: Vec<Located<usage::UsageSummaryRow>>,
+    pub session_rows: Vec<Located<usage::SessionSummaryRow>>,
+    pub k8s_audit: Vec<Located<usage::K8sAuditEvent>>,
     pub iptables: Vec<Located<IptablesSave>>,
     pub dockerfiles: Vec<Located<Dockerfile>>,
     /// `collect.sh` logs (`collect.log`).
@@ -152,6 +157,10 @@ impl Snapshot {
         dedup(&mut self.cloudtrail, |r| {
             r.event_id.clone().unwrap_or_default()
         });
+        sort_by_loc(&mut self.event_selectors);
+        sort_by_loc(&mut self.usage_rows);
+        sort_by_loc(&mut self.session_rows);
+        sort_by_loc(&mut self.k8s_audit);
         sort_by_loc(&mut self.iptables);
         sort_by_loc(&mut self.dockerfiles);
         sort_by_loc(&mut self.collect_logs);
@@ -213,6 +222,10 @@ impl Snapshot {
             ecr_images,
             ecr_registry_scanning,
             cloudtrail,
+            event_selectors,
+            usage_rows,
+            session_rows,
+            k8s_audit,
             iptables,
             dockerfiles,
             collect_logs,

@@ -19,6 +19,7 @@ mod rules;
 mod select;
 pub mod submitters;
 pub mod trust;
+pub mod usage_support;
 pub mod util;
 pub mod values;
 

@@ -6,6 +6,7 @@ mod fix;
 mod generate;
 mod rules_cmd;
 mod serve;
+mod usage;
 mod who_can;
 
 use clap::{Parser, Subcommand};
@@ -50,6 +51,10 @@ enum Command {
     /// (ValidatingAdmissionPolicies, no webhook).
     #[command(subcommand)]
     Generate(generate::GenerateCmd),
+    /// What each execution role was granted against what its jobs used (CloudTrail, Athena
+    /// usage summaries), per role, component and namespace, and the least-privilege policy
+    /// from usage.
+    Usage(usage::UsageArgs),
 }
 
 fn main() -> ExitCode {
@@ -62,6 +67,7 @@ fn main() -> ExitCode {
         Command::WhoCan(args) => who_can::run(args),
         Command::Serve(args) => serve::run(args),
         Command::Generate(cmd) => generate::run(cmd),
+        Command::Usage(args) => usage::run(args),
     }
 }
 

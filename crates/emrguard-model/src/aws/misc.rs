@@ -13,6 +13,42 @@ pub struct UserIdentity {
     pub principal_id: Option<String>,
     #[serde(default)]
     pub account_id: Option<String>,
+    /// The temporary (or long-term) key the call was signed with: joins a call to the
+    /// `AssumeRoleWithWebIdentity`/`AssumeRoleForPodIdentity` that issued it.
+    #[serde(default)]
+    pub access_key_id: Option<String>,
+    /// For `WebIdentityUser`: `system:serviceaccount:<ns>:<sa>`.
+    #[serde(default)]
+    pub user_name: Option<String>,
+    #[serde(default)]
+    pub session_context: Option<SessionContext>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionContext {
+    #[serde(default)]
+    pub session_issuer: Option<SessionIssuer>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionIssuer {
+    #[serde(default, rename = "type")]
+    pub issuer_type: Option<String>,
+    /// The role ARN (`arn:aws:iam::<acct>:role/<name>`) for an assumed-role session.
+    #[serde(default)]
+    pub arn: Option<String>,
+}
+
+/// One entry of a record's `resources` list.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EventResource {
+    #[serde(default, rename = "ARN")]
+    pub arn: Option<String>,
+    #[serde(default, rename = "type")]
+    pub resource_type: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -36,4 +72,14 @@ pub struct CloudTrailRecord {
     pub error_code: Option<String>,
     #[serde(default, rename = "eventID")]
     pub event_id: Option<String>,
+    #[serde(default)]
+    pub error_message: Option<String>,
+    /// Credentials of `AssumeRole*` calls, job run ids of `StartJobRun`...
+    #[serde(default)]
+    pub response_elements: Option<serde_json::Value>,
+    #[serde(default)]
+    pub resources: Option<Vec<EventResource>>,
+    /// `Management` or `Data` (newer records).
+    #[serde(default)]
+    pub event_category: Option<String>,
 }

@@ -7,5 +7,6 @@ pub mod eks;
 pub mod emr;
 pub mod iam;
 pub mod misc;
+pub mod usage;
 
 pub use iam::PolicyDocument;

@@ -23,6 +23,9 @@ mod iam031_submitter_all_virtual_clusters;
 mod iam032_job_template_parametric_role;
 mod iam033_submitter_passrole_pod_identity;
 mod iam040_exec_role_policy_issues;
+mod iam050_exec_role_granted_unused;
+mod iam051_exec_role_denied_attempts;
+mod iam052_exec_role_permission_drift;
 mod img001_release_behind_newest;
 mod img002_release_pinned_old_build;
 mod img003_custom_image_outdated_base;
@@ -94,6 +97,9 @@ pub static ALL: &[&dyn Rule] = &[
     &iam032_job_template_parametric_role::JobTemplateParametricRole,
     &iam033_submitter_passrole_pod_identity::SubmitterPassRolePodIdentity,
     &iam040_exec_role_policy_issues::ExecRolePolicyIssues,
+    &iam050_exec_role_granted_unused::ExecRoleGrantedUnused,
+    &iam051_exec_role_denied_attempts::ExecRoleDeniedAttempts,
+    &iam052_exec_role_permission_drift::ExecRolePermissionDrift,
     &img001_release_behind_newest::ReleaseBehindNewest,
     &img002_release_pinned_old_build::ReleasePinnedOldBuild,
     &img003_custom_image_outdated_base::CustomImageOutdatedBase,

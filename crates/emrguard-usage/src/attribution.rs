@@ -1,0 +1,338 @@
+//! Who made a call: the credentials' issue (`AssumeRoleWithWebIdentity` for IRSA,
+//! `AssumeRoleForPodIdentity` for EKS Pod Identity) ties an access key to a role and a
+//! Kubernetes service account; EMR's service-account names give the component.
+
+use emrguard_model::aws::misc::CloudTrailRecord;
+use serde::Serialize;
+use serde_json::Value;
+
+/// The EMR on EKS component a service account belongs to (shared/spec/domain.md §1.5, §3).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Component {
+    SparkClient,
+    SparkDriver,
+    SparkExecutor,
+    SparkJeg,
+    SparkJegKernel,
+    SparkSession,
+    FlinkJobmanager,
+    FlinkTaskmanager,
+    SparkOperator,
+    FlinkOperator,
+    Livy,
+    /// Not an EMR-managed service account.
+    Other,
+}
+
+impl Component {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Component::SparkClient => "spark-client",
+            Component::SparkDriver => "spark-driver",
+            Component::SparkExecutor => "spark-executor",
+            Component::SparkJeg => "spark-jeg",
+            Component::SparkJegKernel => "spark-jeg-kernel",
+            Component::SparkSession => "spark-session",
+            Component::FlinkJobmanager => "flink-jobmanager",
+            Component::FlinkTaskmanager => "flink-taskmanager",
+            Component::SparkOperator => "spark-operator",
+            Component::FlinkOperator => "flink-operator",
+            Component::Livy => "livy",
+            Component::Other => "other",
+        }
+    }
+}
+
+/// The component of a service account name: `emr-containers-sa-<component>-<acct>-<b36>`,
+/// or one of the fixed operator and Livy names (note `emr-container-sa-spark-livy`, spelt
+/// without the s in the AWS CLI source).
+pub fn component_of_sa(sa: &str) -> Component {
+    match sa {
+        "emr-containers-sa-spark-operator" => return Component::SparkOperator,
+        "emr-containers-sa-flink-operator" => return Component::FlinkOperator,
+        "emr-containers-sa-livy" | "emr-container-sa-spark-livy" => return Component::Livy,
+        _ => {}
+    }
+    let Some(rest) = sa.strip_prefix("emr-containers-sa-") else {
+        return Component::Other;
+    };
+    // Longest first: `spark-jeg-kernel-` before `spark-jeg-`.
+    const PARTS: [(&str, Component); 8] = [
+        ("spark-jeg-kernel-", Component::SparkJegKernel),
+        ("spark-jeg-", Component::SparkJeg),
+        ("spark-session-", Component::SparkSession),
+        ("spark-client-", Component::SparkClient),
+        ("spark-driver-", Component::SparkDriver),
+        ("spark-executor-", Component::SparkExecutor),
+        ("flink-jobmanager-", Component::FlinkJobmanager),
+        ("flink-taskmanager-", Component::FlinkTaskmanager),
+    ];
+    for (p, c) in PARTS {
+        if rest.starts_with(p) {
+            return c;
+        }
+    }
+    Component::Other
+}
+
+/// How a session was tied to its service account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Via {
+    WebIdentity,
+    PodIdentity,
+}
+
+/// One credential issue: an access key handed to a service account for a role.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Session {
+    pub access_key_id: String,
+    pub role_arn: String,
+    pub namespace: String,
+    pub service_account: String,
+    pub via: Via,
+    pub issued_at: String,
+    pub event_id: String,
+}
+
+/// `system:serviceaccount:<ns>:<sa>` → (ns, sa).
+pub fn parse_sa_subject(s: &str) -> Option<(&str, &str)> {
+    let rest = s.strip_prefix("system:serviceaccount:")?;
+    let (ns, sa) = rest.split_once(':')?;
+    (!ns.is_empty() && !sa.is_empty()).then_some((ns, sa))
+}
+
+/// `arn:aws:sts::<acct>:assumed-role/<name>/<session>` → `arn:aws:iam::<acct>:role/<name>`
+/// (the role's path is not in the session ARN).
+pub fn role_of_assumed(arn: &str) -> Option<String> {
+    let (head, rest) = arn.split_once(":assumed-role/")?;
+    let name = rest.split('/').next()?;
+    let head = head.replacen(":sts:", ":iam:", 1);
+    Some(format!("{head}:role/{name}"))
+}
+
+fn s<'a>(v: Option<&'a Value>, path: &[&str]) -> Option<&'a str> {
+    let mut cur = v?;
+    for p in path {
+        cur = cur.get(p)?;
+    }
+    cur.as_str()
+}
+
+/// A credential issue from an `AssumeRoleWithWebIdentity` or `AssumeRoleForPodIdentity`
+/// record (successful ones only).
+pub fn session_of(rec: &CloudTrailRecord) -> Option<Session> {
+    if rec.error_code.is_some() {
+        return None;
+    }
+    let req = rec.request_parameters.as_ref();
+    let resp = rec.response_elements.as_ref();
+    let key = s(resp, &["credentials", "accessKeyId"])?.to_owned();
+    let time = rec.event_time.clone().unwrap_or_default();
+    let id = rec.event_id.clone().unwrap_or_default();
+    match rec.event_name.as_deref()? {
+        "AssumeRoleWithWebIdentity" => {
+            let subject = s(resp, &["subjectFromWebIdentityToken"])
+                .or_else(|| rec.user_identity.as_ref()?.user_name.as_deref())?;
+            let (ns, sa) = parse_sa_subject(subject)?;
+            let role = s(req, &["roleArn"])
+                .map(str::to_owned)
+                .or_else(|| role_of_assumed(s(resp, &["assumedRoleUser", "arn"])?))?;
+            Some(Session {
+                access_key_id: key,
+                role_arn: role,
+                namespace: ns.to_owned(),
+                service_account: sa.to_owned(),
+                via: Via::WebIdentity,
+                issued_at: time,
+                event_id: id,
+            })
+        }
+        "AssumeRoleForPodIdentity" => {
+            let ns = s(resp, &["subject", "namespace"])?;
+            let sa = s(resp, &["subject", "serviceAccount"])?;
+            let role = role_of_assumed(s(resp, &["assumedRoleUser", "arn"])?)?;
+            Some(Session {
+                access_key_id: key,
+                role_arn: role,
+                namespace: ns.to_owned(),
+                service_account: sa.to_owned(),
+                via: Via::PodIdentity,
+                issued_at: time,
+                event_id: id,
+            })
+        }
+        _ => None,
+    }
+}
+
+/// The role a call was made as: the session issuer (assumed-role sessions), else the role in
+/// the assumed-role ARN.
+pub fn caller_role(rec: &CloudTrailRecord) -> Option<String> {
+    let u = rec.user_identity.as_ref()?;
+    if let Some(arn) = u
+        .session_context
+        .as_ref()
+        .and_then(|c| c.session_issuer.as_ref())
+        .filter(|i| i.issuer_type.as_deref().unwrap_or("Role") == "Role")
+        .and_then(|i| i.arn.as_deref())
+    {
+        return Some(arn.to_owned());
+    }
+    role_of_assumed(u.arn.as_deref()?)
+}
+
+/// A `StartJobRun` record: which role, release label, template and image a job ran with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct JobRunStart {
+    pub job_run_id: String,
+    pub virtual_cluster_id: String,
+    pub role_arn: String,
+    pub release_label: String,
+    pub job_template_id: String,
+    pub image: String,
+    pub time: String,
+    pub event_id: String,
+}
+
+/// `spark.kubernetes.container.image` from `--conf k=v` submit parameters or the
+/// application configuration.
+fn image_of(req: &Value) -> Option<String> {
+    let key = "spark.kubernetes.container.image";
+    if let Some(params) = s(
+        Some(req),
+        &["jobDriver", "sparkSubmitJobDriver", "sparkSubmitParameters"],
+    ) {
+        for tok in params.split_whitespace() {
+            if let Some(v) = tok.strip_prefix(&format!("{key}=")) {
+                return Some(v.to_owned());
+            }
+        }
+    }
+    let confs = req
+        .get("configurationOverrides")?
+        .get("applicationConfiguration")?
+        .as_array()?;
+    confs
+        .iter()
+        .find_map(|c| c.get("properties")?.get(key)?.as_str().map(str::to_owned))
+}
+
+pub fn job_run_of(rec: &CloudTrailRecord) -> Option<JobRunStart> {
+    if rec.event_name.as_deref() != Some("StartJobRun")
+        || rec.event_source.as_deref() != Some("emr-containers.amazonaws.com")
+        || rec.error_code.is_some()
+    {
+        return None;
+    }
+    let req = rec.request_parameters.as_ref()?;
+    let resp = rec.response_elements.as_ref();
+    // With a template, the role and release label may come from the template's parameters.
+    let role = s(Some(req), &["executionRoleArn"])
+        .or_else(|| s(Some(req), &["jobTemplateParameters", "executionRoleArn"]))
+        .unwrap_or("")
+        .to_owned();
+    Some(JobRunStart {
+        job_run_id: s(resp, &["id"]).unwrap_or("").to_owned(),
+        virtual_cluster_id: s(Some(req), &["virtualClusterId"])
+            .or_else(|| s(resp, &["virtualClusterId"]))
+            .unwrap_or("")
+            .to_owned(),
+        role_arn: role,
+        release_label: s(Some(req), &["releaseLabel"]).unwrap_or("").to_owned(),
+        job_template_id: s(Some(req), &["jobTemplateId"]).unwrap_or("").to_owned(),
+        image: image_of(req).unwrap_or_default(),
+        time: rec.event_time.clone().unwrap_or_default(),
+        event_id: rec.event_id.clone().unwrap_or_default(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn components_from_sa_names() {
+        let acct = "123456789012-2bs0ab3mwuvh2ewr1zvjizr5g7vhy8a8y6qxiwnlfr";
+        for (sa, c) in [
+            ("spark-client", Component::SparkClient),
+            ("spark-driver", Component::SparkDriver),
+            ("spark-executor", Component::SparkExecutor),
+            ("spark-jeg", Component::SparkJeg),
+            ("spark-jeg-kernel", Component::SparkJegKernel),
+            ("spark-session", Component::SparkSession),
+            ("flink-jobmanager", Component::FlinkJobmanager),
+            ("flink-taskmanager", Component::FlinkTaskmanager),
+        ] {
+            assert_eq!(
+                component_of_sa(&format!("emr-containers-sa-{sa}-{acct}")),
+                c,
+                "{sa}"
+            );
+        }
+        assert_eq!(
+            component_of_sa("emr-container-sa-spark-livy"),
+            Component::Livy
+        );
+        assert_eq!(component_of_sa("default"), Component::Other);
+    }
+
+    #[test]
+    fn pod_identity_and_web_identity_sessions() {
+        let rec: CloudTrailRecord = serde_json::from_value(serde_json::json!({
+            "eventSource": "eks-auth.amazonaws.com", "eventName": "AssumeRoleForPodIdentity",
+            "eventTime": "2024-05-01T00:00:00Z", "eventID": "e1",
+            "requestParameters": {"clusterName": "c", "token": "HIDDEN"},
+            "responseElements": {
+                "credentials": {"accessKeyId": "ASIAPOD"},
+                "subject": {"namespace": "spark", "serviceAccount": "emr-containers-sa-spark-executor-1-abc"},
+                "assumedRoleUser": {"arn": "arn:aws:sts::1:assumed-role/exec-role/eks-c-pod", "assumeRoleId": "AROA:x"},
+                "podIdentityAssociation": {"associationArn": "arn:aws:eks:us-east-1:1:podidentityassociation/c/a-1"}
+            }
+        }))
+        .unwrap();
+        let s = session_of(&rec).unwrap();
+        assert_eq!(s.via, Via::PodIdentity);
+        assert_eq!(s.role_arn, "arn:aws:iam::1:role/exec-role");
+        assert_eq!(
+            (s.namespace.as_str(), component_of_sa(&s.service_account)),
+            ("spark", Component::SparkExecutor)
+        );
+        // A failed issue gives no session.
+        let mut failed = rec.clone();
+        failed.error_code = Some("AccessDenied".into());
+        assert!(session_of(&failed).is_none());
+    }
+
+    #[test]
+    fn start_job_run_with_image_and_template() {
+        let rec: CloudTrailRecord = serde_json::from_value(serde_json::json!({
+            "eventSource": "emr-containers.amazonaws.com", "eventName": "StartJobRun",
+            "eventTime": "2024-05-01T00:00:00Z",
+            "requestParameters": {"virtualClusterId": "vc", "jobTemplateId": "tpl-1",
+              "jobTemplateParameters": {"executionRoleArn": "arn:aws:iam::1:role/r"},
+              "configurationOverrides": {"applicationConfiguration": [
+                {"classification": "spark-defaults", "properties": {"spark.kubernetes.container.image": "1.dkr.ecr.us-east-1.amazonaws.com/spark:7"}}]}},
+            "responseElements": {"id": "jr"}
+        }))
+        .unwrap();
+        let j = job_run_of(&rec).unwrap();
+        assert_eq!(j.role_arn, "arn:aws:iam::1:role/r");
+        assert_eq!(j.job_template_id, "tpl-1");
+        assert_eq!(j.image, "1.dkr.ecr.us-east-1.amazonaws.com/spark:7");
+    }
+
+    #[test]
+    fn role_of_session_arn() {
+        assert_eq!(
+            role_of_assumed("arn:aws:sts::1:assumed-role/r/s").as_deref(),
+            Some("arn:aws:iam::1:role/r")
+        );
+        assert_eq!(
+            parse_sa_subject("system:serviceaccount:ns:sa"),
+            Some(("ns", "sa"))
+        );
+        assert_eq!(parse_sa_subject("system:serviceaccount:ns"), None);
+    }
+}

@@ -1,0 +1,384 @@
+//! CloudTrail event → the IAM actions and resources it was authorized by, from
+//! `data/operations.tsv` (the AWS service reference's operation → authorized-actions table),
+//! narrowed by the request (versionId, CopyObject's source, ListObjects' prefix, SSE-KMS).
+
+use emrguard_model::aws::misc::CloudTrailRecord;
+use serde_json::Value;
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+const DATA: &str = include_str!("../data/operations.tsv");
+
+/// How the resource of an operation is built.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResourceKind {
+    /// `arn:aws:s3:::<bucket>/<key>`.
+    Object,
+    /// `arn:aws:s3:::<bucket>`.
+    Bucket,
+    /// CopyObject / UploadPartCopy: `s3:GetObject` on the source object, the row's actions on
+    /// the target object.
+    Copy,
+    /// `*` (actions that take no resource).
+    Any,
+    /// The record's `resources[].ARN`, else `*`.
+    Event,
+}
+
+#[derive(Debug, Clone)]
+struct Row {
+    actions: Vec<String>,
+    resource: ResourceKind,
+}
+
+/// The operations table.
+#[derive(Debug)]
+pub struct OperationTable {
+    version: String,
+    /// (event source, event name, variant) → row.
+    rows: HashMap<(String, String, String), Row>,
+}
+
+impl OperationTable {
+    /// The table compiled in from `data/operations.tsv`.
+    pub fn global() -> &'static OperationTable {
+        static T: OnceLock<OperationTable> = OnceLock::new();
+        T.get_or_init(|| OperationTable::parse(DATA).unwrap_or_else(|_| OperationTable::empty()))
+    }
+
+    fn empty() -> OperationTable {
+        OperationTable {
+            version: String::new(),
+            rows: HashMap::new(),
+        }
+    }
+
+    /// Parse the TSV format documented at the top of `data/operations.tsv`.
+    pub fn parse(text: &str) -> Result<OperationTable, String> {
+        let mut t = OperationTable::empty();
+        for (i, line) in text.lines().enumerate() {
+            if line.starts_with('#') || line.trim().is_empty() {
+                continue;
+            }
+            let f: Vec<&str> = line.split('\t').collect();
+            match f.as_slice() {
+                ["V", source, date] => t.version = format!("{source} {date}"),
+                [src, name, variant, actions, res] => {
+                    let resource = match *res {
+                        "object" => ResourceKind::Object,
+                        "bucket" => ResourceKind::Bucket,
+                        "copy" => ResourceKind::Copy,
+                        "any" => ResourceKind::Any,
+                        "event" => ResourceKind::Event,
+                        other => return Err(format!("line {}: unknown resource {other:?}", i + 1)),
+                    };
+                    let actions = actions
+                        .split(',')
+                        .filter(|a| !a.is_empty())
+                        .map(str::to_owned)
+                        .collect();
+                    t.rows.insert(
+                        ((*src).to_owned(), (*name).to_owned(), (*variant).to_owned()),
+                        Row { actions, resource },
+                    );
+                }
+                _ => return Err(format!("line {}: expected 5 tab-separated fields", i + 1)),
+            }
+        }
+        Ok(t)
+    }
+
+    /// `seed 2026-12-03` or `service-reference <date>`.
+    pub fn version(&self) -> &str {
+        &self.version
+    }
+
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    fn row(&self, source: &str, name: &str, variant: &str) -> Option<&Row> {
+        let k = (source.to_owned(), name.to_owned(), variant.to_owned());
+        self.rows.get(&k).or_else(|| {
+            // A variant the table does not distinguish is the plain call.
+            let plain = (source.to_owned(), name.to_owned(), String::new());
+            self.rows.get(&plain)
+        })
+    }
+}
+
+/// One IAM authorization an event needed.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Authorization {
+    /// `s3:GetObject`.
+    pub action: String,
+    /// The real ARN (`arn:aws:s3:::bucket/full/key`), or `*`.
+    pub resource: String,
+    /// `s3:prefix` of a ListObjects call (empty: none given).
+    pub s3_prefix: Option<String>,
+}
+
+/// What an event maps to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mapped {
+    /// The authorizations (empty: the call needs no permission, e.g. GetCallerIdentity).
+    Actions(Vec<Authorization>),
+    /// Not in the table: listed, never guessed.
+    Unmapped,
+}
+
+/// The request shape an event's action depends on (`version` when a `versionId` was given).
+pub fn variant(req: Option<&Value>) -> &'static str {
+    match req.and_then(|r| r.get("versionId")) {
+        Some(Value::String(s)) if !s.is_empty() => "version",
+        _ => "",
+    }
+}
+
+fn str_field<'a>(v: Option<&'a Value>, k: &str) -> Option<&'a str> {
+    v?.get(k)?.as_str()
+}
+
+/// Map a CloudTrail record.
+pub fn map_record(rec: &CloudTrailRecord) -> Mapped {
+    let (Some(src), Some(name)) = (rec.event_source.as_deref(), rec.event_name.as_deref()) else {
+        return Mapped::Unmapped;
+    };
+    let req = rec.request_parameters.as_ref();
+    let resp = rec.response_elements.as_ref();
+    let event_arns: Vec<&str> = rec
+        .resources
+        .iter()
+        .flatten()
+        .filter_map(|r| r.arn.as_deref())
+        .collect();
+    let bucket = str_field(req, "bucketName").unwrap_or("");
+    let key = str_field(req, "key").unwrap_or("");
+    let sse = str_field(req, "x-amz-server-side-encryption")
+        .or_else(|| str_field(resp, "x-amz-server-side-encryption"))
+        .unwrap_or("");
+    let kms_key = str_field(req, "x-amz-server-side-encryption-aws-kms-key-id")
+        .or_else(|| str_field(resp, "x-amz-server-side-encryption-aws-kms-key-id"))
+        .unwrap_or("");
+    map_parts(&MapInput {
+        source: src,
+        name,
+        variant: variant(req),
+        bucket,
+        key,
+        prefix: str_field(req, "prefix"),
+        copy_source: str_field(req, "x-amz-copy-source"),
+        sse_kms_key: (sse == "aws:kms").then_some(kms_key),
+        event_arns: &event_arns,
+    })
+}
+
+/// The parts of an event the mapping reads (also built from a usage-summary row).
+#[derive(Debug, Clone, Default)]
+pub struct MapInput<'a> {
+    pub source: &'a str,
+    pub name: &'a str,
+    pub variant: &'a str,
+    pub bucket: &'a str,
+    pub key: &'a str,
+    pub prefix: Option<&'a str>,
+    /// `source-bucket/key[?versionId=...]`, URL-encoded as S3 logs it.
+    pub copy_source: Option<&'a str>,
+    /// SSE-KMS was used; the key ARN or id when logged (may be empty).
+    pub sse_kms_key: Option<&'a str>,
+    pub event_arns: &'a [&'a str],
+}
+
+pub fn map_parts(m: &MapInput<'_>) -> Mapped {
+    let table = OperationTable::global();
+    let Some(row) = table.row(m.source, m.name, m.variant) else {
+        return Mapped::Unmapped;
+    };
+    let object = || format!("arn:aws:s3:::{}/{}", m.bucket, m.key);
+    let mut out = Vec::new();
+    let push = |out: &mut Vec<Authorization>, action: &str, resource: String| {
+        out.push(Authorization {
+            action: action.to_owned(),
+            resource,
+            s3_prefix: None,
+        })
+    };
+    match row.resource {
+        ResourceKind::Object => {
+            for a in &row.actions {
+                push(&mut out, a, object());
+            }
+        }
+        ResourceKind::Bucket => {
+            for a in &row.actions {
+                out.push(Authorization {
+                    action: a.clone(),
+                    resource: format!("arn:aws:s3:::{}", m.bucket),
+                    s3_prefix: if a == "s3:ListBucket" {
+                        Some(m.prefix.unwrap_or("").to_owned())
+                    } else {
+                        None
+                    },
+                });
+            }
+        }
+        ResourceKind::Copy => {
+            for a in &row.actions {
+                push(&mut out, a, object());
+            }
+            if let Some(src) = m.copy_source {
+                let decoded = percent_encoding::percent_decode_str(src).decode_utf8_lossy();
+                let (path, query) = match decoded.split_once('?') {
+                    Some((p, q)) => (p.to_owned(), q.to_owned()),
+                    None => (decoded.to_string(), String::new()),
+                };
+                let path = path.trim_start_matches('/');
+                let action = if query.contains("versionId=") {
+                    "s3:GetObjectVersion"
+                } else {
+                    "s3:GetObject"
+                };
+                push(&mut out, action, format!("arn:aws:s3:::{path}"));
+            }
+        }
+        ResourceKind::Any => {
+            for a in &row.actions {
+                push(&mut out, a, "*".to_owned());
+            }
+        }
+        ResourceKind::Event => {
+            for a in &row.actions {
+                if m.event_arns.is_empty() {
+                    push(&mut out, a, "*".to_owned());
+                }
+                for arn in m.event_arns {
+                    push(&mut out, a, (*arn).to_owned());
+                }
+            }
+        }
+    }
+    // SSE-KMS through S3: S3 calls KMS with the caller's permissions.
+    if let Some(key) = m.sse_kms_key {
+        if m.source == "s3.amazonaws.com" {
+            let res = if key.starts_with("arn:") {
+                key.to_owned()
+            } else {
+                "*".to_owned()
+            };
+            let writes = out.iter().any(|a| a.action.starts_with("s3:Put"));
+            let kms = if writes {
+                "kms:GenerateDataKey"
+            } else {
+                "kms:Decrypt"
+            };
+            push(&mut out, kms, res);
+        }
+    }
+    Mapped::Actions(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec(v: serde_json::Value) -> CloudTrailRecord {
+        serde_json::from_value(v).unwrap_or_default()
+    }
+
+    #[test]
+    fn table_parses_and_has_a_version() {
+        let t = OperationTable::global();
+        assert!(t.len() > 50, "{}", t.len());
+        assert!(!t.version().is_empty());
+    }
+
+    #[test]
+    fn every_action_is_in_the_catalogue() {
+        let cat = emrguard_iam::Catalogue::global();
+        for row in OperationTable::global().rows.values() {
+            for a in &row.actions {
+                assert!(cat.lookup(a).is_some(), "{a} not in the IAM catalogue");
+            }
+        }
+    }
+
+    #[test]
+    fn version_id_narrows_to_version_actions() {
+        let r = rec(
+            serde_json::json!({"eventSource":"s3.amazonaws.com","eventName":"GetObject",
+            "requestParameters":{"bucketName":"b","key":"k/x","versionId":"3"}}),
+        );
+        let Mapped::Actions(a) = map_record(&r) else {
+            panic!("unmapped")
+        };
+        assert_eq!(a[0].action, "s3:GetObjectVersion");
+        assert_eq!(a[0].resource, "arn:aws:s3:::b/k/x");
+    }
+
+    #[test]
+    fn copy_object_reads_source_and_writes_target() {
+        let r = rec(
+            serde_json::json!({"eventSource":"s3.amazonaws.com","eventName":"CopyObject",
+            "requestParameters":{"bucketName":"dst","key":"out/a","x-amz-copy-source":"src/in%2Fa"}}),
+        );
+        let Mapped::Actions(a) = map_record(&r) else {
+            panic!("unmapped")
+        };
+        let got: Vec<(&str, &str)> = a
+            .iter()
+            .map(|x| (x.action.as_str(), x.resource.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("s3:PutObject", "arn:aws:s3:::dst/out/a"),
+                ("s3:GetObject", "arn:aws:s3:::src/in/a")
+            ]
+        );
+    }
+
+    #[test]
+    fn multipart_is_put_object_and_sse_kms_needs_generate_data_key() {
+        let r = rec(
+            serde_json::json!({"eventSource":"s3.amazonaws.com","eventName":"CreateMultipartUpload",
+            "requestParameters":{"bucketName":"b","key":"k","x-amz-server-side-encryption":"aws:kms",
+            "x-amz-server-side-encryption-aws-kms-key-id":"arn:aws:kms:us-east-1:1:key/k1"}}),
+        );
+        let Mapped::Actions(a) = map_record(&r) else {
+            panic!("unmapped")
+        };
+        assert_eq!(a[0].action, "s3:PutObject");
+        assert_eq!(a[1].action, "kms:GenerateDataKey");
+        assert_eq!(a[1].resource, "arn:aws:kms:us-east-1:1:key/k1");
+    }
+
+    #[test]
+    fn list_objects_is_list_bucket_with_prefix() {
+        let r = rec(
+            serde_json::json!({"eventSource":"s3.amazonaws.com","eventName":"ListObjects",
+            "requestParameters":{"bucketName":"b","prefix":"raw/dt=2024-01-01/","list-type":"2"}}),
+        );
+        let Mapped::Actions(a) = map_record(&r) else {
+            panic!("unmapped")
+        };
+        assert_eq!(a[0].action, "s3:ListBucket");
+        assert_eq!(a[0].resource, "arn:aws:s3:::b");
+        assert_eq!(a[0].s3_prefix.as_deref(), Some("raw/dt=2024-01-01/"));
+    }
+
+    #[test]
+    fn unknown_events_are_unmapped_and_permissionless_ones_empty() {
+        let r = rec(
+            serde_json::json!({"eventSource":"lambda.amazonaws.com","eventName":"UpdateFunctionConfiguration20150331v2"}),
+        );
+        assert_eq!(map_record(&r), Mapped::Unmapped);
+        let r = rec(
+            serde_json::json!({"eventSource":"sts.amazonaws.com","eventName":"GetCallerIdentity"}),
+        );
+        assert_eq!(map_record(&r), Mapped::Actions(vec![]));
+    }
+}
