@@ -597,13 +597,40 @@ pub fn capability_findings(
 ) -> Vec<emrguard_model::Finding> {
     let subs = Submitters::of(cx);
     let tops = TopRoles::new(subs);
+    let audit = Audit {
+        events: &cx.index.snap.k8s_audit,
+        window: emrguard_usage::k8s::audit_window(&cx.index.snap.k8s_audit),
+    };
     subs.subjects
         .par_iter()
         .filter_map(|s| {
             let h = s.capabilities.get(&cap)?;
-            one_finding(rule, subs, &tops, s, h, cap)
+            one_finding(rule, subs, &tops, &audit, s, h, cap)
         })
         .collect()
+}
+
+/// EKS audit-log events of the snapshot, to say whether a capability was used.
+struct Audit<'a> {
+    events: &'a [emrguard_model::Located<emrguard_model::aws::usage::K8sAuditEvent>],
+    window: Option<emrguard_usage::k8s::AuditWindow>,
+}
+
+impl Audit<'_> {
+    /// `used 3 times in the audit window, last on ...` / `never used in the audit window ...`;
+    /// `None` without audit events, or for a subject the audit log cannot name.
+    fn phrase(&self, s: &Subject, cap: Capability, namespaces: &[String]) -> Option<String> {
+        self.window.as_ref()?;
+        let who = match (s.kind.as_str(), &s.namespace) {
+            ("User", _) => format!("User {}", s.name),
+            ("Group", _) => format!("Group {}", s.name),
+            ("ServiceAccount", Some(ns)) => format!("User system:serviceaccount:{ns}:{}", s.name),
+            _ => return None,
+        };
+        let nss: Vec<&str> = namespaces.iter().map(String::as_str).collect();
+        let u = emrguard_usage::k8s::usage_of(self.events, &who, cap, &nss);
+        emrguard_usage::k8s::usage_phrase(u.as_ref(), self.window.as_ref())
+    }
 }
 
 /// The most privileged execution role reachable in each EMR namespace, and over all of them.
@@ -662,6 +689,7 @@ fn one_finding(
     rule: &dyn crate::Rule,
     subs: &Submitters,
     tops: &TopRoles<'_>,
+    audit: &Audit<'_>,
     s: &SubmitterCaps,
     h: &Holding,
     cap: Capability,
@@ -727,6 +755,9 @@ fn one_finding(
                 role.arn, role.how, r.own_tier
             ));
         }
+    }
+    if let Some(p) = audit.phrase(subject, cap, &namespaces) {
+        message.push_str(&format!(" EKS audit log: {p}."));
     }
     let mut steps = r.steps.clone();
     if steps.is_empty() || !is_everyone(subject) {
