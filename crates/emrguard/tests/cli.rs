@@ -81,6 +81,8 @@ const SCHEMA_ADDITIONS: &[&str] = &[
     "/$defs/finding/properties/path/items/properties/one_of",
     "/$defs/step",
     "/$defs/grant",
+    "/properties/coverage",
+    "/$defs/coverage",
 ];
 
 fn remove_pointer(v: &mut Value, pointer: &str) -> bool {
