@@ -96,6 +96,30 @@ fn is(object: &Ref, kind: &str, namespace: Option<&str>, name: &str) -> bool {
     object.kind == kind && object.name == name && object.namespace.as_deref() == namespace
 }
 
+/// `object` is a step of the path (or an alternative of a fork). A finding with several grants
+/// (RBAC) cites one in its path: it is about a binding or role only when every grant goes
+/// through it, so an annotation on one binding never hides what another binding grants.
+fn in_path(f: &Finding, object: &Ref) -> bool {
+    let steps = f
+        .path
+        .iter()
+        .flat_map(|s| std::iter::once(s).chain(s.one_of.iter()));
+    let mut hit = false;
+    for s in steps {
+        if is(object, &s.kind, s.namespace.as_deref(), &s.name) {
+            hit = true;
+            break;
+        }
+    }
+    if !hit || f.grants.len() <= 1 {
+        return hit;
+    }
+    let r = |x: &Ref| is(object, &x.kind, x.namespace.as_deref(), &x.name);
+    f.grants
+        .iter()
+        .all(|g| r(&g.binding) || r(&g.role) || g.aggregated_from.as_ref().is_some_and(r))
+}
+
 /// True when the finding is about `object`: it is the finding's resource or subject, or a step
 /// of its evidence path (the RoleBinding that grants a permission, the webhook configuration
 /// that selects a namespace ...).
@@ -105,9 +129,7 @@ pub fn about_object(f: &Finding, object: &Ref) -> bool {
         || f.subject
             .as_ref()
             .is_some_and(|s| is(object, &s.kind, s.namespace.as_deref(), &s.name))
-        || f.path
-            .iter()
-            .any(|s| is(object, &s.kind, s.namespace.as_deref(), &s.name))
+        || in_path(f, object)
 }
 
 /// Where a suppression was declared.
@@ -444,6 +466,37 @@ mod tests {
         assert!(s.matches(&f));
         s.subject = Some("User/*".into());
         assert!(!s.matches(&f));
+    }
+
+    #[test]
+    fn an_annotated_binding_covers_a_finding_only_when_every_grant_uses_it() {
+        let rb = |ns: &str| Ref::k8s(Kind::RoleBinding, Some(ns), "spark-edit");
+        let grant = |ns: &str| emrguard_model::GrantRef {
+            binding: rb(ns),
+            role: Ref::new(Kind::ClusterRole, "edit"),
+            aggregated_from: None,
+            rule_index: 0,
+            rule: "r".into(),
+            allows: None,
+            cluster_wide: false,
+            namespaces: vec![ns.into()],
+        };
+        let mut f = finding();
+        f.resource = Ref::new(Kind::Group, "spark-submitters");
+        f.path = vec![
+            emrguard_model::PathStep::new(Kind::RoleBinding, "spark-edit")
+                .namespace(Some("team-a")),
+        ];
+        f.grants = vec![grant("team-a")];
+        assert!(about_object(&f, &rb("team-a")));
+        f.grants.push(grant("team-b"));
+        assert!(
+            !about_object(&f, &rb("team-a")),
+            "team-b's binding still grants"
+        );
+        // The subject itself is always what the finding is about.
+        let s = Ref::new(Kind::Group, "spark-submitters");
+        assert!(about_object(&f, &s));
     }
 
     #[test]

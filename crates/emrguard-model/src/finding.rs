@@ -365,6 +365,20 @@ impl FindingBuilder {
         self.f.path.push(s);
         self
     }
+    /// A fork of alternatives as one step (nothing when there are none, the step itself when
+    /// there is one): the execution roles a submitter may pass, the virtual clusters of a
+    /// namespace, the job runs that use a role.
+    pub fn fork(
+        mut self,
+        kind: Kind,
+        name: impl Into<String>,
+        alternatives: Vec<PathStep>,
+    ) -> Self {
+        if !alternatives.is_empty() {
+            self.f.path.push(PathStep::fork(kind, name, alternatives));
+        }
+        self
+    }
     pub fn path(mut self, p: Vec<PathStep>) -> Self {
         self.f.path = p;
         self

@@ -52,7 +52,8 @@ kinds! {
     User,
     /// A Kubernetes group (RBAC subject).
     Group,
-    /// A workload whose controller kind is not one of the above (a custom resource).
+    /// A workload of another kind (a custom resource), or a set of workloads of mixed kinds
+    /// (EMR job runs, job templates and managed endpoints using one role).
     Workload,
     // EKS.
     EksCluster,

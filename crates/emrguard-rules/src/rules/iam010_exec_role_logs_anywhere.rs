@@ -414,9 +414,12 @@ impl Rule for ExecRoleLogsAnywhere {
                     Some(er) => er.step(cx.index),
                     None => PathStep::new(Kind::IamRole, role.role_name.clone()).arn(Some(&arn)),
                 });
-            for s in workload_steps(&uses) {
-                b = b.step(s);
-            }
+            // The workloads that use the role are alternatives: one fork.
+            b = b.fork(
+                Kind::Workload,
+                format!("{} workloads", uses.len()),
+                workload_steps(&uses),
+            );
             for e in evidence.iter().take(3) {
                 b = b.step(evidence_step(e, &action, Some(&resource)));
                 if let Some(l) = policy_location(cx.index, &e.statement.policy) {

@@ -121,9 +121,12 @@ impl Rule for ExecRoleLogDestinationDenied {
                     Some(er) => er.step(cx.index),
                     None => PathStep::new(Kind::IamRole, role.role_name.clone()).arn(Some(&arn)),
                 });
-            for s in workload_steps(&uses) {
-                b = b.step(s);
-            }
+            // The workloads that use the role are alternatives: one fork.
+            b = b.fork(
+                Kind::Workload,
+                format!("{} workloads", uses.len()),
+                workload_steps(&uses),
+            );
             for (action, resource, d) in &missing {
                 let detail = format!("{action} on {resource}: {}", reason(d));
                 match d {

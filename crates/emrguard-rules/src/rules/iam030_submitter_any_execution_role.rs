@@ -187,16 +187,23 @@ impl Rule for SubmitterAnyExecutionRole {
                     }
                 }
             }
-            for (rarn, name, tier) in usable.iter().take(5) {
-                b = b.step(
+            let roles: Vec<PathStep> = usable
+                .iter()
+                .take(5)
+                .map(|(rarn, name, tier)| {
                     PathStep::new(Kind::IamRole, name.clone())
                         .arn(Some(rarn))
                         .detail(format!(
                             "usable execution role (tier {})",
                             tier.map(tier_name).unwrap_or("unknown")
-                        )),
-                );
-            }
+                        ))
+                })
+                .collect();
+            b = b.fork(
+                Kind::IamRole,
+                format!("{} usable execution roles", usable.len()),
+                roles,
+            );
             if let Some(l) = principal_location(cx.index, arn) {
                 b = b.location(&l);
             }

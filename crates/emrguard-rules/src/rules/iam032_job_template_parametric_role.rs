@@ -149,13 +149,20 @@ impl Rule for JobTemplateParametricRole {
                         }
                     }
                 }
-                for (rarn, rname, _) in usable.iter().take(5) {
-                    b = b.step(
+                let roles: Vec<PathStep> = usable
+                    .iter()
+                    .take(5)
+                    .map(|(rarn, rname, _)| {
                         PathStep::new(Kind::IamRole, rname.clone())
                             .arn(Some(rarn))
-                            .detail("usable execution role"),
-                    );
-                }
+                            .detail("usable execution role")
+                    })
+                    .collect();
+                b = b.fork(
+                    Kind::IamRole,
+                    format!("{} usable execution roles", usable.len()),
+                    roles,
+                );
                 b = b.location(&t.loc);
                 if let Some(l) = principal_location(cx.index, arn) {
                     b = b.location(&l);

@@ -5,7 +5,7 @@ use crate::infra::jobs::{
 };
 use crate::{declare_rule, Context, Rule, RuleMeta};
 use emrguard_model::release::ReleaseLabel;
-use emrguard_model::{Finding, PathStep, Ref, Severity, SourceLoc};
+use emrguard_model::{Finding, Kind, PathStep, Ref, Severity, SourceLoc};
 use std::collections::BTreeMap;
 
 declare_rule! {
@@ -94,12 +94,18 @@ pub(crate) fn release_uses(cx: &Context<'_, '_>) -> Vec<ReleaseUse> {
         };
         let vc = first.vc;
         let jobs: Vec<String> = groups.iter().map(describe_job).collect();
-        let mut steps = vec![vc_step(vc)];
         let mut locations = Vec::new();
+        let mut runs = Vec::new();
         for g in &groups {
-            steps.push(job_run_step(g.latest).detail(format!("releaseLabel = {label}")));
+            runs.push(job_run_step(g.latest).detail(format!("releaseLabel = {label}")));
             locations.push(g.latest.loc.clone());
         }
+        let n = runs.len();
+        // The job runs on the release are alternatives: one fork.
+        let steps = vec![
+            vc_step(vc),
+            PathStep::fork(Kind::JobRun, format!("{n} job runs"), runs),
+        ];
         out.push(ReleaseUse {
             label: label.clone(),
             parsed,

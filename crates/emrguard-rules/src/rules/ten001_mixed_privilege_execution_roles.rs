@@ -402,16 +402,27 @@ impl Rule for MixedPrivilegeExecutionRoles {
                     words(top_roles.iter().map(|r| format!("`aws emr-containers update-role-trust-policy --cluster-name {cluster} --namespace NEW_NS --role-name {}`", name(r))).collect())
                 ))
                 .step(PathStep::from_ref(&resource));
+            b = b.fork(
+                Kind::VirtualCluster,
+                format!("{} virtual clusters", vcs.len()),
+                vcs.iter().map(|v| PathStep::from_ref(&vc_ref(v))).collect(),
+            );
             for v in &vcs {
-                b = b.step(PathStep::from_ref(&vc_ref(v)));
                 b = b.location(&v.loc);
             }
-            for (arn, t) in &tiers {
-                b = b.step(
-                    PathStep::new(Kind::IamRole, name(arn))
-                        .arn(Some(arn))
-                        .detail(format!("tier {}", tier_name(*t))),
-                );
+            b = b.fork(
+                Kind::IamRole,
+                format!("{} execution roles", tiers.len()),
+                tiers
+                    .iter()
+                    .map(|(arn, t)| {
+                        PathStep::new(Kind::IamRole, name(arn))
+                            .arn(Some(arn))
+                            .detail(format!("tier {}", tier_name(*t)))
+                    })
+                    .collect(),
+            );
+            for (arn, _) in &tiers {
                 if let Some(u) = usable.get(arn) {
                     for l in &u.locs {
                         b = b.location(l);

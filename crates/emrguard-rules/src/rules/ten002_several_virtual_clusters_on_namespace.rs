@@ -84,13 +84,18 @@ impl Rule for SeveralVirtualClustersOnNamespace {
                         vcs.last().map(|v| v.id.as_str()).unwrap_or("OLD_ID")
                     ))
                     .step(PathStep::from_ref(&resource));
-                for v in &vcs {
-                    b = b
-                        .step(
+                b = b.fork(
+                    Kind::VirtualCluster,
+                    format!("{} virtual clusters", vcs.len()),
+                    vcs.iter()
+                        .map(|v| {
                             PathStep::from_ref(&vc_ref(v))
-                                .detail(format!("state {}", v.state.as_deref().unwrap_or("?"))),
-                        )
-                        .location(&v.loc);
+                                .detail(format!("state {}", v.state.as_deref().unwrap_or("?")))
+                        })
+                        .collect(),
+                );
+                for v in &vcs {
+                    b = b.location(&v.loc);
                 }
                 out.push(b.build());
             }
