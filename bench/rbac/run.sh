@@ -17,6 +17,21 @@ for i in 1 2 3 4 5; do
   report bench/out/rbac-time.txt
 done
 python3 -c "import json; print('  findings:', json.load(open('bench/out/rbac-report.json'))['summary'])"
+# Issue 11: the fan-out cluster (every 50th binding a ClusterRoleBinding with write verbs, each
+# reaching all 400 EMR namespaces): one finding per (subject, capability), not per namespace.
+fan=bench/out/rbac-fanout
+[ -d "$fan" ] || python3 bench/rbac/gen.py "$fan" --fanout
+for i in 1 2 3 4 5; do
+  echo "== emrguard check, fan-out cluster, run $i"
+  /usr/bin/time -v "$bin" check "$fan" --format json --allow-partial --output bench/out/rbac-fanout-report.json 2> bench/out/rbac-fanout-time.txt || true
+  report bench/out/rbac-fanout-time.txt
+done
+python3 - <<'PY'
+import json, collections
+r = json.load(open("bench/out/rbac-fanout-report.json"))
+keys = collections.Counter((f["rule"], json.dumps(f.get("subject"), sort_keys=True)) for f in r["findings"] if f.get("capability"))
+print("  findings:", r["summary"]["total"], "| RBAC (subject, capability) pairs:", len(keys), "| most findings for one pair:", max(keys.values(), default=0))
+PY
 echo "== emrguard check, 10,000-binding slice (+ the virtual-cluster list and aws-auth)"
 /usr/bin/time -v "$bin" check "$slice" "$out/aws-emr-containers-list-virtual-clusters.json" \
   "$out/kubectl-get-configmaps-kube-system.json" --format json --output bench/out/rbac-slice-report.json \
