@@ -422,7 +422,7 @@ impl Rule for MixedPrivilegeExecutionRoles {
                     })
                     .collect(),
             );
-            for (arn, _) in &tiers {
+            for arn in tiers.keys() {
                 if let Some(u) = usable.get(arn) {
                     for l in &u.locs {
                         b = b.location(l);
