@@ -297,3 +297,75 @@ fn who_can_uses_the_same_wildcard_matching() {
         run("emr-25")
     );
 }
+
+/// The estate without EMR's access entry and without its aws-auth mapping, with EMR's Role and
+/// RoleBinding in every EMR namespace but `emr-02`.
+fn estate_without_emr_mapping(dir: &Path, n: usize) {
+    estate(dir, n);
+    for f in [
+        "aws-eks-describe-access-entry-emr.json",
+        "aws-eks-list-associated-access-policies-emr.json",
+    ] {
+        std::fs::remove_file(dir.join(f)).unwrap();
+    }
+    let cm_path = dir.join("kubectl-get-configmaps.json");
+    let mut cm: Value = serde_json::from_slice(&std::fs::read(&cm_path).unwrap()).unwrap();
+    let roles = cm["items"][0]["data"]["mapRoles"].as_str().unwrap();
+    let kept: String = roles
+        .split_inclusive('\n')
+        .skip(2) // the service-linked role's entry
+        .collect();
+    cm["items"][0]["data"]["mapRoles"] = Value::String(kept);
+    write(dir, "kubectl-get-configmaps.json", &cm);
+    let rbac_path = dir.join("kubectl-get-rbac.json");
+    let mut rbac: Value = serde_json::from_slice(&std::fs::read(&rbac_path).unwrap()).unwrap();
+    let g = "rbac.authorization.k8s.io";
+    let items = rbac["items"].as_array_mut().unwrap();
+    for i in (0..n).filter(|i| *i != 2) {
+        let ns = format!("emr-{i:02}");
+        items.push(json!({"apiVersion": format!("{g}/v1"), "kind": "Role",
+                          "metadata": {"name": "emr-containers", "namespace": ns},
+                          "rules": [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get"]}]}));
+        items.push(
+            json!({"apiVersion": format!("{g}/v1"), "kind": "RoleBinding",
+                          "metadata": {"name": "emr-containers", "namespace": ns},
+                          "roleRef": {"apiGroup": g, "kind": "Role", "name": "emr-containers"},
+                          "subjects": [{"apiGroup": g, "kind": "User", "name": "emr-containers"}]}),
+        );
+    }
+    write(dir, "kubectl-get-rbac.json", &rbac);
+}
+
+#[test]
+fn emr_unmapped_everywhere_is_one_finding_on_the_cluster() {
+    let a = tempfile::tempdir().unwrap();
+    let b = tempfile::tempdir().unwrap();
+    estate_without_emr_mapping(a.path(), 12);
+    estate_without_emr_mapping(b.path(), 13);
+    let fa = findings(a.path());
+    let rbac012: Vec<_> = fa.iter().filter(|f| f["rule"] == "RBAC012").collect();
+    // One cause on the cluster (the missing mapping, every namespace), one on emr-02 (its
+    // missing RoleBinding): two findings, not thirteen.
+    assert_eq!(rbac012.len(), 2, "{rbac012:#?}");
+    let cluster = rbac012
+        .iter()
+        .find(|f| f["resource"]["kind"] == "EksCluster")
+        .unwrap();
+    assert_eq!(names(&cluster["namespaces"]).len(), 12);
+    assert!(cluster.get("namespace").is_none());
+    let msg = cluster["message"].as_str().unwrap();
+    assert!(msg.contains("in 12 EMR namespaces"), "{msg}");
+    let ns = rbac012
+        .iter()
+        .find(|f| f["resource"]["kind"] == "Namespace")
+        .unwrap();
+    assert_eq!(ns["namespace"], "emr-02");
+    // A thirteenth namespace joins the cluster finding's list; the id stays.
+    let fb = findings(b.path());
+    let again = fb
+        .iter()
+        .find(|f| f["rule"] == "RBAC012" && f["resource"]["kind"] == "EksCluster")
+        .unwrap();
+    assert_eq!(again["id"], cluster["id"]);
+    assert_eq!(names(&again["namespaces"]).len(), 13);
+}

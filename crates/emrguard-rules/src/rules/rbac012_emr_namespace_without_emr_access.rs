@@ -13,6 +13,10 @@ declare_rule! {
     /// associated to the namespace, or cluster-wide). Only checked when the snapshot holds
     /// Kubernetes RBAC objects or access entries, so an AWS-only snapshot raises nothing.
     ///
+    /// One finding per cause: when no IAM principal is mapped to the user `emr-containers`, one
+    /// finding on the cluster lists every EMR namespace left without access (one mapping fixes
+    /// them all); a namespace without its RoleBinding is a finding of its own.
+    ///
     /// ## Why it matters
     /// Jobs in the virtual cluster fail, and the usual "fix" under time pressure is to bind
     /// something broad (`cluster-admin`, `edit`) to EMR or to the submitters. A missing or renamed
@@ -23,6 +27,9 @@ declare_rule! {
     /// virtual cluster analytics-team-c → namespace spark-team-c
     /// no RoleBinding spark-team-c/* → Role emr-containers ← User emr-containers
     /// no access entry AWSServiceRoleForAmazonEMRContainers + AmazonEMRJobPolicy for spark-team-c
+    ///
+    /// Role AWSServiceRoleForAmazonEMRContainers (mapped to user emr-containers: nowhere)
+    /// → one of: Namespace spark-a, spark-b, ... (400 EMR namespaces)
     /// ```
     ///
     /// ## Remediation
@@ -98,17 +105,67 @@ impl Rule for EmrNamespaceWithoutEmrAccess {
                     && b.role_ref.name == "emr-containers"
                     && binds_user(&b.subjects)
             });
-        let mut out = Vec::new();
-        for ns in cx.index.emr_namespaces() {
-            let classic = user_mapped && (cluster_bound || bound.contains(ns));
-            let access_entry = view.identities.access_policy_bindings().iter().any(|p| {
+        let covered_by_entry = |ns: &str| {
+            view.identities.access_policy_bindings().iter().any(|p| {
                 is_emr_service_linked_role(&p.principal_arn)
                     && p.policy_name == "AmazonEMRJobPolicy"
                     && p.scope.covers(ns)
-            });
-            if classic || access_entry {
+            })
+        };
+        // Two causes, each one finding: the user `emr-containers` mapped from nothing (one
+        // cluster-wide cause, listing every namespace it leaves without access), and a namespace
+        // without its RoleBinding (one cause per namespace: the fix is that namespace's binding).
+        let mut unmapped: Vec<String> = Vec::new();
+        let mut unbound: Vec<&str> = Vec::new();
+        for ns in cx.index.emr_namespaces() {
+            if covered_by_entry(ns) {
                 continue;
             }
+            if !user_mapped {
+                unmapped.push(ns.to_owned());
+            }
+            if !(cluster_bound || bound.contains(ns)) {
+                unbound.push(ns);
+            }
+        }
+        let values = crate::values::EstateValues::of(cx.index);
+        let cluster = values.cluster();
+        let mut out = Vec::new();
+        if !unmapped.is_empty() {
+            let n = unmapped.len();
+            let scope = crate::util::scope_phrase(&unmapped, false);
+            let mut b = self
+                .finding(Ref::aws(Kind::EksCluster, cluster, None))
+                .namespaces(unmapped.clone())
+                .message(format!(
+                    "No aws-auth entry or access entry maps AWSServiceRoleForAmazonEMRContainers to user `emr-containers`, and no `AmazonEMRJobPolicy` access entry covers {}: EMR has no working access {scope} (RoleBindings to user `emr-containers` grant nothing while no IAM principal becomes that user).",
+                    if n == 1 { "that namespace" } else { "them" },
+                ))
+                .remediation(format!(
+                    "Map the service-linked role once: `eksctl create iamidentitymapping --cluster {cluster} --arn arn:{}:iam::{}:role/AWSServiceRoleForAmazonEMRContainers --username emr-containers` (or, with access entries, `aws eks create-access-entry --cluster-name {cluster} --principal-arn` that role and associate `AmazonEMRJobPolicy` scoped to the EMR namespaces).",
+                    values.partition(),
+                    values.account()
+                ))
+                .step(
+                    PathStep::new(Kind::Role, "AWSServiceRoleForAmazonEMRContainers")
+                        .detail("mapped to user emr-containers: nowhere"),
+                );
+            b = b.fork(
+                Kind::Namespace,
+                format!("{n} EMR namespaces"),
+                unmapped
+                    .iter()
+                    .map(|ns| PathStep::new(Kind::Namespace, ns.clone()))
+                    .collect(),
+            );
+            for ns in &unmapped {
+                for v in cx.index.virtual_clusters_on(ns) {
+                    b = b.location(&v.loc);
+                }
+            }
+            out.push(b.build());
+        }
+        for ns in unbound {
             let vcs = cx.index.virtual_clusters_on(ns);
             let names: Vec<String> = vcs
                 .iter()
@@ -119,14 +176,12 @@ impl Rule for EmrNamespaceWithoutEmrAccess {
                 .namespace(Some(ns))
                 .virtual_cluster(vcs.first().map(|v| v.id.as_str()))
                 .message(format!(
-                    "Namespace `{ns}` hosts virtual cluster{} {} but EMR has no working access to it: no RoleBinding of Role `emr-containers` to user `emr-containers`{}, and no `AmazonEMRJobPolicy` access entry of AWSServiceRoleForAmazonEMRContainers scoped to it.",
+                    "Namespace `{ns}` hosts virtual cluster{} {} but EMR has no working access to it: no RoleBinding of Role `emr-containers` to user `emr-containers`, and no `AmazonEMRJobPolicy` access entry of AWSServiceRoleForAmazonEMRContainers scoped to it.",
                     if names.len() == 1 { "" } else { "s" },
                     crate::util::join_words(&names),
-                    if user_mapped { "" } else { " (and no aws-auth/access-entry mapping to that user)" }
                 ))
                 .remediation(format!(
-                    "Run `eksctl create iamidentitymapping --cluster {} --namespace {ns} --service-name emr-containers`, or associate `AmazonEMRJobPolicy` to the EMR service-linked role's access entry with namespace scope `{ns}`.",
-                    crate::values::EstateValues::of(cx.index).cluster()
+                    "Run `eksctl create iamidentitymapping --cluster {cluster} --namespace {ns} --service-name emr-containers`, or associate `AmazonEMRJobPolicy` to the EMR service-linked role's access entry with namespace scope `{ns}`."
                 ));
             for v in &vcs {
                 b = b
