@@ -939,6 +939,20 @@ fn k8s_object(ctx: &mut Ctx<'_>, text: &str, pointer: &str, list_api: &str, list
         "NetworkPolicy" => {
             single::<k8s::NetworkPolicy>(ctx, text, p, |s, v| s.k8s.network_policies.push(v))
         }
+        "EC2NodeClass" if tm.api_version.starts_with("karpenter.k8s.aws/") => {
+            single::<k8s::Ec2NodeClass>(ctx, text, p, |s, mut v| {
+                v.value.spec.user_data_decoded = v
+                    .value
+                    .spec
+                    .user_data
+                    .as_deref()
+                    .map(crate::userdata::parse_user_data_text);
+                s.k8s.ec2_node_classes.push(v)
+            })
+        }
+        "NodePool" if tm.api_version.starts_with("karpenter.sh/") => {
+            single::<k8s::NodePool>(ctx, text, p, |s, v| s.k8s.node_pools.push(v))
+        }
         _ => single::<k8s::OtherObject>(ctx, text, p, |s, v| s.k8s.other.push(v)),
     }
 }

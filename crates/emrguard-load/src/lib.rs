@@ -14,7 +14,7 @@ mod userdata;
 mod yaml;
 
 pub use read::Limits;
-pub use userdata::decode_user_data;
+pub use userdata::{decode_user_data, parse_user_data_text};
 
 use emrguard_model::Snapshot;
 use rayon::prelude::*;

@@ -38,7 +38,25 @@ pub fn decode_user_data(b64: &str) -> UserData {
         bytes
     };
     let text = String::from_utf8_lossy(&bytes).into_owned();
-    add_content(&mut ud, None, &text, 0);
+    parse_into(ud, &text)
+}
+
+/// User data written as plain text (Karpenter `EC2NodeClass.spec.userData`): shell, MIME
+/// multi-part, cloud-config, nodeadm or Bottlerocket TOML.
+pub fn parse_user_data_text(text: &str) -> UserData {
+    let mut ud = UserData::default();
+    if text.len() as u64 > MAX_USER_DATA {
+        ud.warnings.push(format!(
+            "user data is larger than {} MiB and was not read",
+            MAX_USER_DATA >> 20
+        ));
+        return ud;
+    }
+    parse_into(ud, text)
+}
+
+fn parse_into(mut ud: UserData, text: &str) -> UserData {
+    add_content(&mut ud, None, text, 0);
     for p in &ud.parts {
         match p.kind {
             UserDataKind::Shell => ud.iptables.extend(iptables_in_script(&p.text)),

@@ -38,6 +38,95 @@ pub struct OtherObject {
     pub metadata: ObjectMeta,
 }
 
+/// Karpenter's `EC2NodeClass` (`karpenter.k8s.aws/v1`, `v1beta1`): the launch settings of the
+/// nodes its NodePools create. Only what the node-credential rules read.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Ec2NodeClass {
+    #[serde(default)]
+    pub api_version: String,
+    #[serde(default)]
+    pub metadata: ObjectMeta,
+    #[serde(default)]
+    pub spec: Ec2NodeClassSpec,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Ec2NodeClassSpec {
+    #[serde(default)]
+    pub metadata_options: Option<KarpenterMetadataOptions>,
+    /// The node role (exclusive with `instance_profile`).
+    #[serde(default)]
+    pub role: Option<String>,
+    #[serde(default)]
+    pub instance_profile: Option<String>,
+    #[serde(default)]
+    pub ami_family: Option<String>,
+    /// Plain text (not base64), in the AMI family's format.
+    #[serde(default)]
+    pub user_data: Option<String>,
+    /// `user_data` decoded by the loader (iptables rules it installs).
+    #[serde(skip)]
+    pub user_data_decoded: Option<crate::node::UserData>,
+}
+
+/// `EC2NodeClass.spec.metadataOptions` (camelCase, unlike EC2's `MetadataOptions`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KarpenterMetadataOptions {
+    #[serde(default)]
+    pub http_endpoint: Option<String>,
+    #[serde(default, rename = "httpProtocolIPv6")]
+    pub http_protocol_ipv6: Option<String>,
+    #[serde(default)]
+    pub http_put_response_hop_limit: Option<i64>,
+    #[serde(default)]
+    pub http_tokens: Option<String>,
+}
+
+/// Karpenter's `NodePool` (`karpenter.sh/v1`, `v1beta1`): only the node class it launches.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NodePool {
+    #[serde(default)]
+    pub metadata: ObjectMeta,
+    #[serde(default)]
+    pub spec: NodePoolSpec,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NodePoolSpec {
+    #[serde(default)]
+    pub template: NodePoolTemplate,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NodePoolTemplate {
+    #[serde(default)]
+    pub spec: NodePoolTemplateSpec,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NodePoolTemplateSpec {
+    #[serde(default)]
+    pub node_class_ref: Option<NodeClassRef>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NodeClassRef {
+    #[serde(default)]
+    pub group: Option<String>,
+    #[serde(default)]
+    pub kind: Option<String>,
+    #[serde(default)]
+    pub name: String,
+}
+
 /// The annotation kube2iam and kiam read.
 pub const KUBE2IAM_ANNOTATION: &str = "iam.amazonaws.com/role";
 /// The IRSA annotation on service accounts.
@@ -65,6 +154,10 @@ pub struct K8sObjects {
     pub mutating_webhooks: Vec<Located<MutatingWebhookConfiguration>>,
     pub validating_webhooks: Vec<Located<ValidatingWebhookConfiguration>>,
     pub network_policies: Vec<Located<NetworkPolicy>>,
+    /// Karpenter `EC2NodeClass` objects (what Karpenter's nodes are launched with).
+    pub ec2_node_classes: Vec<Located<Ec2NodeClass>>,
+    /// Karpenter `NodePool` objects (which node class each pool launches).
+    pub node_pools: Vec<Located<NodePool>>,
     pub other: Vec<Located<OtherObject>>,
 }
 
@@ -154,6 +247,8 @@ impl K8sObjects {
             + self.mutating_webhooks.len()
             + self.validating_webhooks.len()
             + self.network_policies.len()
+            + self.ec2_node_classes.len()
+            + self.node_pools.len()
             + self.other.len()
     }
 }

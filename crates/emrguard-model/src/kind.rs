@@ -48,6 +48,10 @@ kinds! {
     ClusterRoleBinding,
     MutatingWebhookConfiguration,
     ValidatingWebhookConfiguration,
+    /// Karpenter `EC2NodeClass` (`karpenter.k8s.aws`).
+    EC2NodeClass,
+    /// Karpenter `NodePool` (`karpenter.sh`).
+    NodePool,
     /// A Kubernetes user (RBAC subject).
     User,
     /// A Kubernetes group (RBAC subject).

@@ -185,6 +185,8 @@ impl Snapshot {
         dedup(&mut k.mutating_webhooks, |o| k8s_key(&o.metadata));
         dedup(&mut k.validating_webhooks, |o| k8s_key(&o.metadata));
         dedup(&mut k.network_policies, |o| k8s_key(&o.metadata));
+        dedup(&mut k.ec2_node_classes, |o| k8s_key(&o.metadata));
+        dedup(&mut k.node_pools, |o| k8s_key(&o.metadata));
         dedup(&mut k.other, |o| {
             format!("{}/{}/{}", o.api_version, o.kind, k8s_key(&o.metadata))
         });
@@ -257,6 +259,8 @@ impl Snapshot {
             mutating_webhooks,
             validating_webhooks,
             network_policies,
+            ec2_node_classes,
+            node_pools,
             other
         );
     }

@@ -157,7 +157,11 @@ impl<'a, 's> Context<'a, 's> {
 /// submitter candidates), directly or through a helper module. A test checks every rule's
 /// source (and the helpers it names) against this list.
 fn uses_iam(id: &str) -> bool {
-    id.starts_with("IAM") || matches!(id, "TEN001" | "NODE010" | "POD004" | "POD005" | "POD010")
+    id.starts_with("IAM")
+        || matches!(
+            id,
+            "TEN001" | "NODE010" | "POD004" | "POD005" | "POD007" | "POD010"
+        )
 }
 
 /// Rules that read [`Context::rbac`] (checked like [`uses_iam`]).

@@ -363,6 +363,15 @@ fn collect_sh_against_moto_and_a_kubectl_stub() {
         "a collected file was not recognised: {:#?}",
         report["inputs"]
     );
+    // The collected Karpenter node class (IMDSv1 allowed, hop limit 2) is read and judged.
+    let node004: Vec<&Value> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "NODE004")
+        .collect();
+    assert_eq!(node004.len(), 1, "{:#?}", report["findings"]);
+    assert_eq!(node004[0]["resource"]["name"], "default");
     let cov = &report["coverage"];
     assert_eq!(
         cov["collector"]["failures"].as_array().unwrap().len(),

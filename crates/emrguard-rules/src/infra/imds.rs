@@ -27,6 +27,9 @@ pub enum Source {
     /// Not written anywhere in the snapshot; the default depends on the AMI and account settings
     /// (domain.md §9.7, UNCERTAIN).
     Unknown,
+    /// Karpenter's `EC2NodeClass` defaults (v1 CRD: `httpTokens: required`,
+    /// `httpPutResponseHopLimit: 1`, `httpEndpoint: enabled`).
+    KarpenterDefault,
 }
 
 /// The effective metadata options of a launch template or instance.
@@ -69,6 +72,30 @@ impl Metadata {
         }
     }
 
+    /// From an `EC2NodeClass`'s `metadataOptions`, gaps filled with Karpenter's defaults (the
+    /// v1 CRD's `default:` values; the API server applies them, so a `kubectl get` usually
+    /// shows them written out).
+    pub fn karpenter(opts: Option<&emrguard_model::k8s::KarpenterMetadataOptions>) -> Metadata {
+        let endpoint_disabled = opts
+            .and_then(|o| o.http_endpoint.as_deref())
+            .is_some_and(|e| e.eq_ignore_ascii_case("disabled"));
+        let (tokens, tokens_source) = match opts.and_then(|o| o.http_tokens.clone()) {
+            Some(t) => (Some(t.to_ascii_lowercase()), Source::Explicit),
+            None => (Some("required".to_owned()), Source::KarpenterDefault),
+        };
+        let (hop, hop_source) = match opts.and_then(|o| o.http_put_response_hop_limit) {
+            Some(h) if h > 0 => (Some(h), Source::Explicit),
+            _ => (Some(1), Source::KarpenterDefault),
+        };
+        Metadata {
+            endpoint_disabled,
+            tokens,
+            tokens_source,
+            hop,
+            hop_source,
+        }
+    }
+
     /// Pods cannot obtain credentials from IMDS.
     pub fn blocks_pods(&self) -> bool {
         self.endpoint_disabled
@@ -95,11 +122,13 @@ impl Metadata {
         let tokens = match (&self.tokens, self.tokens_source) {
             (Some(t), Source::Explicit) => t.clone(),
             (Some(t), Source::Al2023Default) => format!("{t} (AL2023 default)"),
+            (Some(t), Source::KarpenterDefault) => format!("{t} (Karpenter default)"),
             _ => "not set (default depends on the AMI and account settings)".to_owned(),
         };
         let hop = match (self.hop, self.hop_source) {
             (Some(h), Source::Explicit) => h.to_string(),
             (Some(h), Source::Al2023Default) => format!("{h} (AL2023 default)"),
+            (Some(h), Source::KarpenterDefault) => format!("{h} (Karpenter default)"),
             _ => "not set".to_owned(),
         };
         format!("HttpTokens: {tokens}, HttpPutResponseHopLimit: {hop}")

@@ -5,6 +5,7 @@
 pub mod creds;
 pub mod data;
 pub mod docker;
+pub mod fargate;
 pub mod imds;
 pub mod jobs;
 pub mod net;

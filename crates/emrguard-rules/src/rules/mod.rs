@@ -47,6 +47,7 @@ mod net008_endpoint_sg_undeclared_cidr;
 mod node001_nodegroup_imds_reachable;
 mod node002_instance_imds_reachable;
 mod node003_nodegroup_ssh_access;
+mod node004_karpenter_nodeclass_imds_reachable;
 mod node010_node_role_extra_policies;
 mod node011_node_role_cni_policy;
 mod pod001_kube2iam_kiam_running;
@@ -55,6 +56,7 @@ mod pod003_host_network_in_emr_namespace;
 mod pod004_pod_identity_unsupported_release;
 mod pod005_job_without_pod_credentials;
 mod pod006_node_role_used_from_pod;
+mod pod007_pod_identity_on_fargate;
 mod pod010_irsa_role_not_managed_by_emr;
 mod rbac001_submitter_can_modify_configmaps;
 mod rbac002_submitter_can_exec_pods;
@@ -121,6 +123,7 @@ pub static ALL: &[&dyn Rule] = &[
     &node001_nodegroup_imds_reachable::NodegroupImdsReachable,
     &node002_instance_imds_reachable::InstanceImdsReachable,
     &node003_nodegroup_ssh_access::NodegroupSshAccess,
+    &node004_karpenter_nodeclass_imds_reachable::KarpenterNodeclassImdsReachable,
     &node010_node_role_extra_policies::NodeRoleExtraPolicies,
     &node011_node_role_cni_policy::NodeRoleCniPolicy,
     &pod001_kube2iam_kiam_running::Kube2iamKiamRunning,
@@ -129,6 +132,7 @@ pub static ALL: &[&dyn Rule] = &[
     &pod004_pod_identity_unsupported_release::PodIdentityUnsupportedRelease,
     &pod005_job_without_pod_credentials::JobWithoutPodCredentials,
     &pod006_node_role_used_from_pod::NodeRoleUsedFromPod,
+    &pod007_pod_identity_on_fargate::PodIdentityOnFargate,
     &pod010_irsa_role_not_managed_by_emr::IrsaRoleNotManagedByEmr,
     &rbac001_submitter_can_modify_configmaps::SubmitterCanModifyConfigmaps,
     &rbac002_submitter_can_exec_pods::SubmitterCanExecPods,

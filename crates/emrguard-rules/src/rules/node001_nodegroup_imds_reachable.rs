@@ -30,6 +30,9 @@ declare_rule! {
     ///   settings) runs no iptables commands, and no documented Bottlerocket setting blocks
     ///   pod access to IMDS, so Bottlerocket node groups rely on their metadata options.
     ///
+    /// When every EMR namespace runs all its pods on Fargate (a live Fargate profile's
+    /// label-free selector matches it), the finding is low: EMR's pods never run on the nodes.
+    ///
     /// NetworkPolicies that deny egress to `169.254.169.254/32` for every pod of every EMR
     /// namespace are credited only with a note (severity low, or info when a policy engine is
     /// seen in the snapshot): they work only while a policy engine enforces them (the VPC CNI
@@ -200,6 +203,7 @@ impl Rule for NodegroupImdsReachable {
         let index = cx.index;
         let sg_for_pods = security_groups_for_pods(index);
         let netpol = netpol_note(index);
+        let fargate = crate::infra::fargate::emr_on_fargate_note(index);
         let mut out = Vec::new();
         for ng in &index.snap.nodegroups {
             let ami = ng.ami_type.as_deref().unwrap_or("");
@@ -330,6 +334,10 @@ impl Rule for NodegroupImdsReachable {
                 if *s != Severity::High {
                     sev = *s;
                 }
+                extra.push(note.clone());
+            }
+            if let Some(note) = &fargate {
+                sev = Severity::Low;
                 extra.push(note.clone());
             }
             let lt_ref = ng

@@ -80,6 +80,7 @@ impl Rule for InstanceImdsReachable {
             .collect();
         let sg_for_pods = security_groups_for_pods(index);
         let netpol = netpol_note(index);
+        let fargate = crate::infra::fargate::emr_on_fargate_note(index);
         let mut out = Vec::new();
         for i in &index.snap.instances {
             if !i.is_live() || managed.contains(i.instance_id.as_str()) {
@@ -119,6 +120,10 @@ impl Rule for InstanceImdsReachable {
                     sev = *s;
                 }
                 extra = format!(" {note}");
+            }
+            if let Some(note) = &fargate {
+                sev = Severity::Low;
+                extra.push_str(&format!(" {note}"));
             }
             let owner = tag(&i.tags, "eks:nodegroup-name")
                 .map(|n| format!("node group `{n}` (not described in the snapshot)"))

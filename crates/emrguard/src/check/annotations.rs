@@ -34,6 +34,8 @@ fn objects(k: &K8sObjects) -> Vec<(&str, &ObjectMeta, &SourceLoc)> {
         mutating_webhooks => "MutatingWebhookConfiguration",
         validating_webhooks => "ValidatingWebhookConfiguration",
         network_policies => "NetworkPolicy",
+        ec2_node_classes => "EC2NodeClass",
+        node_pools => "NodePool",
     );
     for o in &k.other {
         v.push((o.kind.as_str(), &o.metadata, &o.loc));

@@ -68,6 +68,9 @@ enum Kind {
     ClusterRoleBindings,
     Workloads,
     MutatingWebhooks,
+    FargateProfiles,
+    NodeClasses,
+    NodePools,
 }
 
 impl Kind {
@@ -105,6 +108,9 @@ impl Kind {
             Kind::ClusterRoleBindings => "kubernetes clusterrolebindings",
             Kind::Workloads => "kubernetes workloads",
             Kind::MutatingWebhooks => "kubernetes mutatingwebhookconfigurations",
+            Kind::FargateProfiles => "eks fargate profiles",
+            Kind::NodeClasses => "karpenter ec2nodeclasses",
+            Kind::NodePools => "karpenter nodepools",
         }
     }
 
@@ -139,6 +145,7 @@ impl Kind {
             Kind::CloudTrail => &["cloudtrail records"],
             Kind::Iptables => &["iptables-save"],
             Kind::Dockerfiles => &["Dockerfile"],
+            Kind::FargateProfiles => &["eks fargate profile", "eks fargate profile list"],
             _ => &["kubernetes objects"],
         }
     }
@@ -164,6 +171,8 @@ impl Kind {
                 "workloads",
             ],
             Kind::MutatingWebhooks => &["mutatingwebhookconfigurations"],
+            Kind::NodeClasses => &["ec2nodeclasses"],
+            Kind::NodePools => &["nodepools"],
             _ => &[],
         }
     }
@@ -201,6 +210,10 @@ impl Kind {
             Kind::EcrRepositories => &["aws ecr describe-repositories"],
             Kind::EcrImages => &["aws ecr describe-images"],
             Kind::CloudTrail => &["cloudtrail"],
+            Kind::FargateProfiles => &[
+                "aws eks list-fargate-profiles",
+                "aws eks describe-fargate-profile",
+            ],
             _ => &[],
         }
     }
@@ -247,6 +260,9 @@ impl Kind {
                     + k.replication_controllers.len()
             }
             Kind::MutatingWebhooks => k.mutating_webhooks.len(),
+            Kind::FargateProfiles => s.fargate_profiles.len().max(s.fargate_profile_names.len()),
+            Kind::NodeClasses => k.ec2_node_classes.len(),
+            Kind::NodePools => k.node_pools.len(),
         }
     }
 }
@@ -346,8 +362,20 @@ fn needs(id: &str) -> Vec<Need> {
             opt(Instances),
             opt(Iptables),
             opt(VirtualClusters),
+            opt(FargateProfiles),
         ],
-        "NODE002" => &[req(Instances), opt(Nodegroups), opt(LaunchTemplates)],
+        "NODE002" => &[
+            req(Instances),
+            opt(Nodegroups),
+            opt(LaunchTemplates),
+            opt(FargateProfiles),
+        ],
+        "NODE004" => &[
+            opt(NodeClasses),
+            opt(NodePools),
+            opt(FargateProfiles),
+            opt(VirtualClusters),
+        ],
         "NODE003" => &[
             req(Nodegroups),
             req_if(LaunchTemplates, When::NodegroupLaunchTemplates),
@@ -372,6 +400,12 @@ fn needs(id: &str) -> Vec<Need> {
             req(VirtualClusters),
             req(PodIdentity),
             opt(Cluster),
+            opt(Iam),
+        ],
+        "POD007" => &[
+            opt(FargateProfiles),
+            opt(PodIdentity),
+            opt(VirtualClusters),
             opt(Iam),
         ],
         "POD005" => &[
@@ -517,7 +551,7 @@ impl Files<'_> {
 }
 
 impl Kind {
-    const ALL: [Kind; 31] = [
+    const ALL: [Kind; 34] = [
         Kind::Iam,
         Kind::Oidc,
         Kind::Cluster,
@@ -549,8 +583,11 @@ impl Kind {
         Kind::ClusterRoleBindings,
         Kind::Workloads,
         Kind::MutatingWebhooks,
+        Kind::FargateProfiles,
+        Kind::NodeClasses,
+        Kind::NodePools,
     ];
-    const ALL_K8S: [Kind; 10] = [
+    const ALL_K8S: [Kind; 12] = [
         Kind::Namespaces,
         Kind::Pods,
         Kind::ServiceAccounts,
@@ -561,6 +598,8 @@ impl Kind {
         Kind::ClusterRoleBindings,
         Kind::Workloads,
         Kind::MutatingWebhooks,
+        Kind::NodeClasses,
+        Kind::NodePools,
     ];
 }
 
