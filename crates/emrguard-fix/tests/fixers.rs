@@ -142,3 +142,4 @@ fixer_test!(pod_identity_old_release, "POD004");
 fixer_test!(ecr_scan, "IMG004");
 fixer_test!(ecr_mutable, "IMG005");
 fixer_test!(non_emr_workload, "TEN003");
+fixer_test!(job_template_old_release, "IMG001");

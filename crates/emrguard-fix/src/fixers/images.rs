@@ -11,7 +11,9 @@
 
 use super::Fixer;
 use crate::{json, sh, Artifact, Edit, Fix, FixContext, Op};
-use emrguard_model::Finding;
+use emrguard_model::release::{Build, ReleaseLabel};
+use emrguard_model::{Finding, Kind};
+use emrguard_rules::infra::data::staleness;
 use serde_json::json;
 
 pub const FIXER: Fixer = Fixer {
@@ -216,31 +218,43 @@ fn dockerfiles(fcx: &FixContext<'_, '_, '_>, findings: &[&Finding]) -> Vec<Fix> 
 }
 
 /// Job templates on an old release (IMG001 about a template): the template's release becomes
-/// the newest of its line. Templates cannot be edited, so a new template is created and the
-/// README names the submitter conditions that must follow it.
+/// the newest of its line, judged from the release data the rule uses (variants such as
+/// `-java11` kept, `-latest` so new builds are picked up). Templates cannot be edited, so a
+/// new template is created and the README names the submitter conditions that must follow it.
 fn templates(fcx: &FixContext<'_, '_, '_>, findings: &[&Finding]) -> Vec<Fix> {
     let snap = fcx.cx.index.snap;
     let mut out = Vec::new();
     for f in findings
         .iter()
-        .filter(|f| f.rule == "IMG001" && f.resource.kind == "JobTemplate")
+        .filter(|f| f.rule == "IMG001" && f.resource.kind == Kind::EmrJobTemplate.as_str())
     {
-        let Some(t) = snap
-            .job_templates
-            .iter()
-            .find(|t| t.name.as_deref() == Some(f.resource.name.as_str()))
+        let Some(t) = snap.job_templates.iter().find(|t| {
+            f.resource.arn.as_deref() == Some(t.arn.as_str())
+                || t.name.as_deref() == Some(f.resource.name.as_str())
+        }) else {
+            continue;
+        };
+        let Some(old) = t
+            .job_template_data
+            .as_ref()
+            .and_then(|d| d.release_label.as_deref())
+            .and_then(ReleaseLabel::parse)
         else {
             continue;
         };
-        let Some(newest) = f
-            .message
-            .split_once("but `")
-            .and_then(|(_, r)| r.split('`').next())
-            .filter(|n| n.starts_with("emr-"))
+        let Some(newest) = staleness(&old)
+            .and_then(|s| s.newer_release)
+            .and_then(|n| ReleaseLabel::parse(&n))
         else {
             continue;
         };
-        let label = format!("{newest}-latest");
+        let new_label = ReleaseLabel {
+            version: newest.version,
+            build: Build::Latest,
+            ..old.clone()
+        };
+        let label = new_label.to_string();
+        let release = new_label.release();
         let Ok(raw) = std::fs::read_to_string(&*t.loc.file) else {
             continue;
         };
@@ -262,12 +276,12 @@ fn templates(fcx: &FixContext<'_, '_, '_>, findings: &[&Finding]) -> Vec<Fix> {
         out.push(Fix {
             findings: vec![f.id.clone()],
             title: format!("Job template `{name}`: release `{label}`"),
-            details: vec![format!("A new template `{name}-{newest}` with `releaseLabel` `{label}` and the same job data replaces `{name}`.")],
+            details: vec![format!("A new template `{name}-{release}` with `releaseLabel` `{label}` and the same job data replaces `{name}`.")],
             decisions: vec![format!("Submitter policies that name the old template's ARN (`emr-containers:JobTemplateArn`) must name the new one; test the jobs on `{label}` first.")],
             artifacts: vec![Artifact { path: path.clone(), contents: json(&data) }],
             commands: vec![format!(
                 "aws emr-containers create-job-template --name {} --client-token {} --job-template-data file://{path}",
-                sh(&format!("{name}-{newest}")),
+                sh(&format!("{name}-{release}")),
                 sh(&format!("emrguard-{}", crate::file_name(&name)))
             )],
             edits: vec![Edit::at(&t.loc, "/jobTemplateData/releaseLabel", Op::Set(json!(label)))],
