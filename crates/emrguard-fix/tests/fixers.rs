@@ -143,3 +143,5 @@ fixer_test!(ecr_scan, "IMG004");
 fixer_test!(ecr_mutable, "IMG005");
 fixer_test!(non_emr_workload, "TEN003");
 fixer_test!(job_template_old_release, "IMG001");
+fixer_test!(system_masters_mapping, "RBAC015");
+fixer_test!(emr_role_beyond_published, "RBAC010");

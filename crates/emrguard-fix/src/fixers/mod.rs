@@ -12,6 +12,7 @@ pub mod nodes;
 pub mod pod_creds;
 pub mod rbac;
 pub mod submitters;
+pub mod system_masters;
 pub mod trust;
 pub mod workloads;
 
@@ -26,6 +27,7 @@ pub const ALL: &[Fixer] = &[
     trust::FIXER,
     exec_policy::FIXER,
     rbac::FIXER,
+    system_masters::FIXER,
     pod_creds::FIXER,
     images::FIXER,
     nodes::FIXER,
@@ -53,7 +55,7 @@ pub fn why_not(rule: &str) -> &'static str {
     match rule {
         "POD006" => "the finding is history (CloudTrail): the node-credential fixes stop it from recurring; review the listed calls",
         "TEN001" | "TEN002" => "splitting a namespace (new namespace, virtual cluster, trust and submitter permissions) is a design decision",
-        "RBAC015" => "an IAM principal mapped to system:masters is an administrator or a mistake: declare it under [administrators] or remove the mapping",
+        "RBAC015" => "the principal is cluster-admin through the cluster creator's access (not a mapping emrguard can change): declare it under [administrators], or remove the creator's admin access (`bootstrapClusterCreatorAdminPermissions`) after granting admins explicitly",
         "NET001" | "NET002" | "NET003" => "the EKS API endpoint's access needs the networks that reach it; declare them in emrguard.toml [endpoints] allowed_cidrs",
         "IMG001" | "IMG002" | "IMG003" | "IMG007" => "moving jobs to a newer release needs a test run of the jobs",
         "IMG008" => "add `USER hadoop:hadoop` as the Dockerfile's last instruction and rebuild (emrguard does not patch Dockerfiles: their findings are keyed on the file's content)",
