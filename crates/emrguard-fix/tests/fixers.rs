@@ -145,3 +145,7 @@ fixer_test!(non_emr_workload, "TEN003");
 fixer_test!(job_template_old_release, "IMG001");
 fixer_test!(system_masters_mapping, "RBAC015");
 fixer_test!(emr_role_beyond_published, "RBAC010");
+fixer_test!(dockerfile_old_base, "IMG007");
+fixer_test!(dockerfile_user, "IMG008");
+fixer_test!(dockerfile_add_from_url, "IMG009");
+fixer_test!(dockerfile_secrets, "IMG010");

@@ -5,6 +5,7 @@
 use crate::{Fix, FixContext};
 use emrguard_model::Finding;
 
+pub mod dockerfile;
 pub mod endpoints;
 pub mod exec_policy;
 pub mod images;
@@ -30,6 +31,7 @@ pub const ALL: &[Fixer] = &[
     system_masters::FIXER,
     pod_creds::FIXER,
     images::FIXER,
+    dockerfile::FIXER,
     nodes::FIXER,
     endpoints::FIXER,
     workloads::FIXER,
@@ -57,9 +59,8 @@ pub fn why_not(rule: &str) -> &'static str {
         "TEN001" | "TEN002" => "splitting a namespace (new namespace, virtual cluster, trust and submitter permissions) is a design decision",
         "RBAC015" => "the principal is cluster-admin through the cluster creator's access (not a mapping emrguard can change): declare it under [administrators], or remove the creator's admin access (`bootstrapClusterCreatorAdminPermissions`) after granting admins explicitly",
         "NET001" | "NET002" | "NET003" => "the EKS API endpoint's access needs the networks that reach it; declare them in emrguard.toml [endpoints] allowed_cidrs",
-        "IMG001" | "IMG002" | "IMG003" | "IMG007" => "moving jobs to a newer release needs a test run of the jobs",
-        "IMG008" => "add `USER hadoop:hadoop` as the Dockerfile's last instruction and rebuild (emrguard does not patch Dockerfiles: their findings are keyed on the file's content)",
-        "IMG009" | "IMG010" => "the Dockerfile's downloads and secrets need a person (pin a checksum, move secrets out and rotate them)",
+        "IMG001" | "IMG002" | "IMG003" => "job runs are history: the next submissions must name the newer release (or a job template on it) and a rebuilt image, after a test run of the jobs",
+        "IMG006" | "IMG007" | "IMG008" | "IMG009" | "IMG010" => "the Dockerfile has a finding emrguard does not patch (a non-EMR base, an ADD with flags or several sources, a secret used outside RUN), and its findings are keyed on the file's content, so it is left whole to a person",
         _ => "no fixer for this rule yet",
     }
 }
