@@ -149,3 +149,4 @@ fixer_test!(dockerfile_old_base, "IMG007");
 fixer_test!(dockerfile_user, "IMG008");
 fixer_test!(dockerfile_add_from_url, "IMG009");
 fixer_test!(dockerfile_secrets, "IMG010");
+fixer_test!(nodegroup_ssh, "NODE003");

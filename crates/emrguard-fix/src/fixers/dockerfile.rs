@@ -172,14 +172,12 @@ fn secret_id(name: &str) -> String {
 
 fn mentions(args: &str, name: &str) -> bool {
     args.contains(&format!("${{{name}}}"))
-        || args
-            .match_indices(&format!("${name}"))
-            .any(|(i, m)| {
-                !args
-                    .get(i + m.len()..)
-                    .and_then(|r| r.chars().next())
-                    .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
-            })
+        || args.match_indices(&format!("${name}")).any(|(i, m)| {
+            !args
+                .get(i + m.len()..)
+                .and_then(|r| r.chars().next())
+                .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
+        })
 }
 
 fn replace_var(args: &str, name: &str, with: &str) -> String {
@@ -282,7 +280,10 @@ fn patch(d: &Dockerfile, text: &str, rules: &BTreeSet<&str>) -> Option<Patched> 
             .copied()
             .take_while(|w| w.starts_with("--"))
             .collect();
-        let alias = match (words.len().checked_sub(2).and_then(|i| words.get(i)), words.last()) {
+        let alias = match (
+            words.len().checked_sub(2).and_then(|i| words.get(i)),
+            words.last(),
+        ) {
             (Some(kw), Some(a)) if kw.eq_ignore_ascii_case("as") => format!(" AS {a}"),
             _ => String::new(),
         };

@@ -9,6 +9,7 @@ pub mod dockerfile;
 pub mod endpoints;
 pub mod exec_policy;
 pub mod images;
+pub mod nodegroup_replace;
 pub mod nodes;
 pub mod pod_creds;
 pub mod rbac;
@@ -33,6 +34,7 @@ pub const ALL: &[Fixer] = &[
     images::FIXER,
     dockerfile::FIXER,
     nodes::FIXER,
+    nodegroup_replace::FIXER,
     endpoints::FIXER,
     workloads::FIXER,
     submitters::FIXER,
@@ -61,6 +63,7 @@ pub fn why_not(rule: &str) -> &'static str {
         "NET001" | "NET002" | "NET003" => "the EKS API endpoint's access needs the networks that reach it; declare them in emrguard.toml [endpoints] allowed_cidrs",
         "IMG001" | "IMG002" | "IMG003" => "job runs are history: the next submissions must name the newer release (or a job template on it) and a rebuilt image, after a test run of the jobs",
         "IMG006" | "IMG007" | "IMG008" | "IMG009" | "IMG010" => "the Dockerfile has a finding emrguard does not patch (a non-EMR base, an ADD with flags or several sources, a secret used outside RUN), and its findings are keyed on the file's content, so it is left whole to a person",
+        "NODE001" | "NODE003" => "the node group has a custom AMI (its bootstrap user data belongs in a new launch template), or its launch template is not in the snapshot: a person writes the template",
         _ => "no fixer for this rule yet",
     }
 }

@@ -6,7 +6,7 @@
 //!   pod's network namespace: the EKS best-practices guide's setting), the node group moved to
 //!   it (nodes roll), and the running nodes changed at once with
 //!   `modify-instance-metadata-options`. A node group without a launch template cannot get
-//!   one in place: a person recreates it (not claimed).
+//!   one in place: [`super::nodegroup_replace`] replaces it.
 //! - Node-role policies: detached / deleted. The EKS node minimum
 //!   (`AmazonEKSWorkerNodePolicy`, `AmazonEC2ContainerRegistryReadOnly`) stays; pods that used
 //!   the node's extra rights get their own role through IRSA.
@@ -76,7 +76,12 @@ fn imds_fix(fcx: &FixContext<'_, '_, '_>, f: &Finding) -> Option<Fix> {
     );
     crate::put(&mut data, "/LaunchTemplateData/MetadataOptions", md.clone());
     let (parent, _) = lt.loc.pointer.rsplit_once('/')?;
-    let c = fcx.values.cluster();
+    // The node group's own cluster; the estate's when the describe output lacks it.
+    let c = if ng.cluster_name.is_empty() {
+        fcx.values.cluster()
+    } else {
+        ng.cluster_name.as_str()
+    };
     let path = format!(
         "artifacts/ec2/{}-v{next}.json",
         crate::file_name(&lt.launch_template_name)
