@@ -157,17 +157,11 @@ fn run(fcx: &FixContext<'_, '_, '_>, findings: &[&Finding]) -> Vec<Fix> {
     out
 }
 
-/// Which permission of `g` a NET006 finding is about: the one whose ports and world-wide source
-/// the message names (the rule's discriminator is `index:ports`, not in the JSON).
+/// Which permission of `g` a NET006 finding is about: the rule's discriminator is
+/// `index:ports`, so the index whose discriminator gives the finding's id.
 fn discriminator_index(f: &Finding, g: &emrguard_model::aws::ec2::SecurityGroup) -> Option<usize> {
-    g.ip_permissions.iter().enumerate().find_map(|(i, p)| {
-        let world = p
-            .ip_ranges
-            .iter()
-            .any(|r| WORLD.contains(&r.cidr_ip.as_str()))
-            || p.ipv6_ranges
-                .iter()
-                .any(|r| WORLD.contains(&r.cidr_ipv6.as_str()));
-        (world && f.message.contains(&format!(" admits {} from", p.ports()))).then_some(i)
-    })
+    g.ip_permissions
+        .iter()
+        .enumerate()
+        .find_map(|(i, p)| crate::is_about(f, &format!("{i}:{}", p.ports())).then_some(i))
 }
