@@ -38,10 +38,25 @@ fn load_memory(files: &[(String, Vec<u8>)]) -> Snapshot {
     snap
 }
 
+/// The settings a rule's fixture is checked with (`fixtures/ID/emrguard.toml`, beside
+/// `trigger/`, as the rules' own test reads them).
+fn fixture_config(rule: &str) -> Config {
+    let p = fixtures().join(rule).join("emrguard.toml");
+    if p.is_file() {
+        Config::load(&p).unwrap()
+    } else {
+        Config::default()
+    }
+}
+
 /// Fix the fixture of `rule`; returns (claimed ids, the text snapshotted).
 fn fix_fixture(rule: &str) -> (BTreeSet<String>, String) {
+    fix_fixture_with(rule, fixture_config(rule))
+}
+
+/// Fix the fixture of `rule` under `config`.
+fn fix_fixture_with(rule: &str, config: Config) -> (BTreeSet<String>, String) {
     let dir = fixtures().join(rule).join("trigger");
-    let config = Config::default();
     let loaded = emrguard_load::load_paths(std::slice::from_ref(&dir));
     let before = run_rules(&loaded.snapshot, &config);
     assert!(
@@ -150,3 +165,25 @@ fixer_test!(dockerfile_user, "IMG008");
 fixer_test!(dockerfile_add_from_url, "IMG009");
 fixer_test!(dockerfile_secrets, "IMG010");
 fixer_test!(nodegroup_ssh, "NODE003");
+fixer_test!(sg_undeclared_cidr, "NET008");
+
+/// NET007 is fixed only when networks are declared: then the wide range gives way to them.
+#[test]
+fn sg_wide_cidr_with_declared_networks() {
+    let (claimed, _) = fix_fixture("NET007");
+    assert!(
+        !claimed.iter().any(|id| id.starts_with("NET007-")),
+        "NET007 is fixed without declared networks"
+    );
+    let config = Config::parse(
+        "emrguard.toml",
+        "[endpoints]\nallowed_cidrs = [\"10.20.30.0/24\"]\n",
+    )
+    .unwrap();
+    let (claimed, text) = fix_fixture_with("NET007", config);
+    assert!(
+        claimed.iter().any(|id| id.starts_with("NET007-")),
+        "{claimed:?}"
+    );
+    insta::assert_snapshot!("NET007", text);
+}

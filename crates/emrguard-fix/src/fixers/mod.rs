@@ -13,6 +13,7 @@ pub mod nodegroup_replace;
 pub mod nodes;
 pub mod pod_creds;
 pub mod rbac;
+pub mod sg_ingress;
 pub mod submitters;
 pub mod system_masters;
 pub mod trust;
@@ -36,6 +37,7 @@ pub const ALL: &[Fixer] = &[
     nodes::FIXER,
     nodegroup_replace::FIXER,
     endpoints::FIXER,
+    sg_ingress::FIXER,
     workloads::FIXER,
     submitters::FIXER,
 ];
@@ -60,6 +62,8 @@ pub fn why_not(rule: &str) -> &'static str {
         "POD006" => "the finding is history (CloudTrail): the node-credential fixes stop it from recurring; review the listed calls",
         "TEN001" | "TEN002" => "splitting a namespace (new namespace, virtual cluster, trust and submitter permissions) is a design decision",
         "RBAC015" => "the principal is cluster-admin through the cluster creator's access (not a mapping emrguard can change): declare it under [administrators], or remove the creator's admin access (`bootstrapClusterCreatorAdminPermissions`) after granting admins explicitly",
+        "NET007" => "a wide range admitted to an endpoint may be the intended network: declare the networks in emrguard.toml [endpoints] allowed_cidrs (then the range is replaced by them), or narrow it",
+        "NET004" | "NET005" => "the endpoint's load balancer is placed by the AWS Load Balancer Controller from subnet tags (`kubernetes.io/role/internal-elb`), and CreateManagedEndpoint has no scheme or subnet parameter: tag the private subnets, untag the public ones, and recreate the endpoint",
         "NET001" | "NET002" | "NET003" => "the EKS API endpoint's access needs the networks that reach it; declare them in emrguard.toml [endpoints] allowed_cidrs",
         "IMG001" | "IMG002" | "IMG003" => "job runs are history: the next submissions must name the newer release (or a job template on it) and a rebuilt image, after a test run of the jobs",
         "IMG006" | "IMG007" | "IMG008" | "IMG009" | "IMG010" => "the Dockerfile has a finding emrguard does not patch (a non-EMR base, an ADD with flags or several sources, a secret used outside RUN), and its findings are keyed on the file's content, so it is left whole to a person",
