@@ -187,3 +187,4 @@ fn sg_wide_cidr_with_declared_networks() {
     );
     insta::assert_snapshot!("NET007", text);
 }
+fixer_test!(instance_imds, "NODE002");

@@ -9,6 +9,7 @@ pub mod dockerfile;
 pub mod endpoints;
 pub mod exec_policy;
 pub mod images;
+pub mod instance_imds;
 pub mod nodegroup_replace;
 pub mod nodes;
 pub mod pod_creds;
@@ -36,6 +37,7 @@ pub const ALL: &[Fixer] = &[
     dockerfile::FIXER,
     nodes::FIXER,
     nodegroup_replace::FIXER,
+    instance_imds::FIXER,
     endpoints::FIXER,
     sg_ingress::FIXER,
     workloads::FIXER,
