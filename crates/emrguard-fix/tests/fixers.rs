@@ -188,3 +188,4 @@ fn sg_wide_cidr_with_declared_networks() {
     insta::assert_snapshot!("NET007", text);
 }
 fixer_test!(instance_imds, "NODE002");
+fixer_test!(emr_job_policy_cluster_scoped, "RBAC013");

@@ -6,6 +6,7 @@ use crate::{Fix, FixContext};
 use emrguard_model::Finding;
 
 pub mod dockerfile;
+pub mod emr_job_policy_scope;
 pub mod endpoints;
 pub mod exec_policy;
 pub mod images;
@@ -32,6 +33,7 @@ pub const ALL: &[Fixer] = &[
     exec_policy::FIXER,
     rbac::FIXER,
     system_masters::FIXER,
+    emr_job_policy_scope::FIXER,
     pod_creds::FIXER,
     images::FIXER,
     dockerfile::FIXER,
