@@ -64,9 +64,9 @@ fn run(fcx: &FixContext<'_, '_, '_>, findings: &[&Finding]) -> Vec<Fix> {
                 "The association's scope becomes the EMR namespaces {} (it was the whole cluster).",
                 namespaces.join(", ")
             )],
-            decisions: vec![format!(
-                "If EKS refuses to re-associate the policy, disassociate it and associate it again with the same scope; jobs submitted in between fail. A virtual cluster created later on another namespace needs that namespace added."
-            )],
+            decisions: vec![
+                "If EKS refuses to re-associate the policy, disassociate it and associate it again with the same scope; jobs submitted in between fail. A virtual cluster created later on another namespace needs that namespace added.".into(),
+            ],
             artifacts: Vec::new(),
             commands: vec![format!(
                 "aws eks associate-access-policy --cluster-name {} --principal-arn {} --policy-arn {} --access-scope {}",
