@@ -189,3 +189,4 @@ fn sg_wide_cidr_with_declared_networks() {
 }
 fixer_test!(instance_imds, "NODE002");
 fixer_test!(emr_job_policy_cluster_scoped, "RBAC013");
+fixer_test!(dangling_role_ref, "RBAC014");

@@ -5,6 +5,7 @@
 use crate::{Fix, FixContext};
 use emrguard_model::Finding;
 
+pub mod dangling_binding;
 pub mod dockerfile;
 pub mod emr_job_policy_scope;
 pub mod endpoints;
@@ -34,6 +35,7 @@ pub const ALL: &[Fixer] = &[
     rbac::FIXER,
     system_masters::FIXER,
     emr_job_policy_scope::FIXER,
+    dangling_binding::FIXER,
     pod_creds::FIXER,
     images::FIXER,
     dockerfile::FIXER,
