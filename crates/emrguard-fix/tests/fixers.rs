@@ -56,7 +56,12 @@ fn fix_fixture(rule: &str) -> (BTreeSet<String>, String) {
 
 /// Fix the fixture of `rule` under `config`.
 fn fix_fixture_with(rule: &str, config: Config) -> (BTreeSet<String>, String) {
-    let dir = fixtures().join(rule).join("trigger");
+    fix_dir(rule, &fixtures().join(rule).join("trigger"), config)
+}
+
+/// Fix the snapshot in `dir`, which must raise `rule`.
+fn fix_dir(rule: &str, dir: &Path, config: Config) -> (BTreeSet<String>, String) {
+    let dir = dir.to_path_buf();
     let loaded = emrguard_load::load_paths(std::slice::from_ref(&dir));
     let before = run_rules(&loaded.snapshot, &config);
     assert!(
@@ -190,3 +195,21 @@ fn sg_wide_cidr_with_declared_networks() {
 fixer_test!(instance_imds, "NODE002");
 fixer_test!(emr_job_policy_cluster_scoped, "RBAC013");
 fixer_test!(dangling_role_ref, "RBAC014");
+
+/// IAM031 on a submitter whose job runs say which virtual clusters it uses (the rule's own
+/// fixture has none: there is nothing to narrow to, and it stays unfixed).
+#[test]
+fn submitter_all_virtual_clusters() {
+    let (claimed, _) = fix_fixture("IAM031");
+    assert!(!claimed.iter().any(|id| id.starts_with("IAM031-")));
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/IAM031-with-runs")
+        .canonicalize()
+        .unwrap();
+    let (claimed, text) = fix_dir("IAM031", &dir, Config::default());
+    assert!(
+        claimed.iter().any(|id| id.starts_with("IAM031-")),
+        "{claimed:?}"
+    );
+    insta::assert_snapshot!("IAM031", text);
+}
