@@ -397,9 +397,20 @@ fn patch(d: &Dockerfile, text: &str, rules: &BTreeSet<&str>) -> Option<Patched> 
     if rules.contains("IMG009") {
         let mut args_used: BTreeSet<String> = BTreeSet::new();
         let mut user: Option<String> = None;
+        // Whether the stage builds on an EMR base (whose default user is hadoop).
+        let mut emr_stage = false;
         for ins in &d.instructions {
             match ins.keyword.as_str() {
-                "FROM" => user = None,
+                "FROM" => {
+                    user = None;
+                    emr_stage = ins
+                        .args
+                        .split_whitespace()
+                        .find(|w| !w.starts_with("--"))
+                        .and_then(ImageRef::parse)
+                        .and_then(|r| r.emr_release())
+                        .is_some();
+                }
                 "USER" => user = Some(ins.args.trim().to_owned()),
                 "ADD" => {
                     let words = emrguard_model::aws::emr::shell_words(&ins.args);
@@ -433,7 +444,12 @@ fn patch(d: &Dockerfile, text: &str, rules: &BTreeSet<&str>) -> Option<Patched> 
                         arg.insert_str(0, "X_");
                     }
                     let mut new = vec![format!("ARG {arg}")];
-                    let as_root = user.as_deref().is_none_or(|u| !is_root(u));
+                    // Downloads into system paths need root; another stage's unknown default
+                    // user is left as it is.
+                    let as_root = match user.as_deref() {
+                        Some(u) => !is_root(u),
+                        None => emr_stage,
+                    };
                     if as_root {
                         new.push("USER root".into());
                     }
@@ -535,6 +551,34 @@ mod tests {
             "POSTGRESQL_42_2_5_JAR_SHA256"
         );
         assert_eq!(digest_arg("1.sh"), "FILE_1_SH_SHA256");
+    }
+
+    #[test]
+    fn downloads_run_as_root_and_restore_the_user() {
+        let text = "FROM golang:1.22 AS build\nADD https://example.com/tool.tgz /tmp/\nFROM 895885662937.dkr.ecr.us-west-2.amazonaws.com/spark/emr-7.13.0:latest\nADD https://example.com/a.jar /usr/lib/spark/jars/\nUSER hadoop:hadoop\n";
+        let d = Dockerfile::parse(text);
+        let rules: BTreeSet<&str> = ["IMG009"].into_iter().collect();
+        let Some(p) = patch(&d, text, &rules) else {
+            panic!("not patched")
+        };
+        let lines: Vec<&str> = p.text.lines().collect();
+        // The builder stage keeps its own user; the EMR stage switches to root and back.
+        assert_eq!(lines.get(1).copied(), Some("ARG TOOL_TGZ_SHA256"));
+        assert!(
+            lines.get(2).is_some_and(|l| l.starts_with("RUN curl")),
+            "{lines:?}"
+        );
+        assert!(
+            p.text.contains("ARG A_JAR_SHA256\nUSER root\nRUN curl"),
+            "{}",
+            p.text
+        );
+        assert!(
+            p.text
+                .contains("sha256sum -c -\nUSER hadoop:hadoop\nUSER hadoop:hadoop"),
+            "{}",
+            p.text
+        );
     }
 
     #[test]
