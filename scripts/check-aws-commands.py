@@ -6,7 +6,7 @@ value ...`, already shell-split by nothing: this script splits with shlex). For 
 that the service and operation exist, that every `--option` is a parameter of the operation (or
 an AWS CLI global / pagination option, or one of the CLI's own customisations listed below), and
 that the required parameters are present (unless `--cli-input-json/yaml` or a literal `...` says
-the rest is elided). Prints one line per problem and exits 1 when there is any.
+the rest is elided). `aws SERVICE wait WAITER ...` is checked against the waiter's operation. Prints one line per problem and exits 1 when there is any.
 
 Used by crates/emrguard/tests/aws_commands.rs; botocore comes from PyPI (.ci/run installs it).
 """
@@ -56,6 +56,12 @@ def check(session, cmd, models):
         return [f"{cmd}: not `aws SERVICE OPERATION ...`"]
     service, op = argv[1], argv[2]
     opts, elided, i = [], False, 3
+    # `aws SERVICE wait WAITER ...`: the waiter's operation takes the options.
+    waiter = None
+    if op == "wait":
+        if len(argv) < 4:
+            return [f"{cmd}: `wait` needs a waiter name"]
+        waiter, i = argv[3], 4
     while i < len(argv):
         a = argv[i]
         if a == "...":
@@ -73,6 +79,15 @@ def check(session, cmd, models):
             return [f"{cmd}: unknown service `{service}`"]
         model = session.get_service_model(model_name)
         ops = {xform_name(o, "-"): o for o in model.operation_names}
+        if waiter is not None:
+            try:
+                wm = session.get_waiter_model(model_name)
+            except Exception:  # noqa: BLE001 - a service without waiters
+                return [f"{cmd}: `{service}` has no waiters"]
+            names = {xform_name(w, "-"): w for w in wm.waiter_names}
+            if waiter not in names:
+                return [f"{cmd}: `{service} wait` has no waiter `{waiter}`"]
+            op = xform_name(wm.get_waiter(names[waiter]).operation, "-")
         if op not in ops:
             return [f"{cmd}: `{service}` has no operation `{op}`"]
         om = model.operation_model(ops[op])

@@ -175,6 +175,36 @@ pub fn put(v: &mut serde_json::Value, pointer: &str, x: serde_json::Value) {
     }
 }
 
+/// Whether `f` is the finding its rule raises with `discriminator`: its id recomputed from its
+/// own fields (rule, resource, subject, namespace, capability) and that discriminator. How a
+/// fixer tells which part of an object (a policy, a security-group permission) a finding is
+/// about without reading its message.
+pub fn is_about(f: &Finding, discriminator: &str) -> bool {
+    let build = |with_namespace: bool| {
+        let mut b = Finding::builder(
+            &f.rule,
+            f.practice,
+            f.severity,
+            &f.title,
+            f.resource.clone(),
+        )
+        .discriminator(discriminator);
+        if let Some(s) = &f.subject {
+            b = b.subject(s.clone());
+        }
+        if let Some(c) = f.capability {
+            b = b.capability(c);
+        }
+        b = if with_namespace {
+            b.namespace(f.namespace.as_deref())
+        } else {
+            b.namespaces(f.namespaces.clone())
+        };
+        b.build().id
+    };
+    build(true) == f.id || build(false) == f.id
+}
+
 /// Pretty JSON with a final newline, for artifacts.
 pub fn json(v: &serde_json::Value) -> String {
     let mut s = serde_json::to_string_pretty(v).unwrap_or_default();
@@ -217,6 +247,23 @@ mod tests {
         put(&mut v, "/b/c", serde_json::json!(2));
         put(&mut v, "/a", serde_json::json!(3));
         assert_eq!(v, serde_json::json!({"a": 3, "b": {"c": 2}}));
+    }
+
+    #[test]
+    fn findings_are_told_apart_by_their_discriminator() {
+        use emrguard_model::{Kind, Practice, Ref, Severity};
+        let f = Finding::builder(
+            "NET006",
+            Practice::EndpointAccess,
+            Severity::High,
+            "t",
+            Ref::new(Kind::SecurityGroup, "sg-1"),
+        )
+        .namespace(Some("ns"))
+        .discriminator("1:tcp/443")
+        .build();
+        assert!(is_about(&f, "1:tcp/443"));
+        assert!(!is_about(&f, "0:tcp/443"));
     }
 
     #[test]

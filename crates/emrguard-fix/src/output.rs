@@ -61,8 +61,22 @@ pub fn render(plan: &Plan, files: &[SnapshotFile]) -> (BTreeMap<String, Vec<u8>>
             out.insert(format!("snapshot/{}", f.dest), data);
         }
     }
-    for name in by_file.keys() {
-        if *name != "*" && !files.iter().any(|f| f.name == *name) {
+    for e in &all {
+        if let patch::Op::Create(text) = &e.op {
+            let dest = format!("snapshot/{}", e.file);
+            if files.iter().any(|f| f.dest == e.file) || out.contains_key(&dest) {
+                errors.push(PatchError {
+                    file: e.file.clone(),
+                    message: "a new file would overwrite a snapshot file".into(),
+                });
+            } else {
+                out.insert(dest, text.clone().into_bytes());
+            }
+        }
+    }
+    for (name, edits) in &by_file {
+        let created = edits.iter().all(|e| matches!(e.op, patch::Op::Create(_)));
+        if *name != "*" && !created && !files.iter().any(|f| f.name == *name) {
             errors.push(PatchError {
                 file: (*name).to_owned(),
                 message: "an edit names a file that is not part of the snapshot".into(),

@@ -31,6 +31,9 @@ pub enum Op {
     Push(Value),
     /// Replace the whole file's text (Dockerfiles, iptables dumps).
     Text(String),
+    /// A new file for the snapshot copy (`file` is its path under `snapshot/`): what the
+    /// estate gains, in the shape its describe command prints (a new launch template).
+    Create(String),
     /// In every JSON/YAML file of the snapshot (`file` is `*`): remove each array element that
     /// is an object with `key` = `value`; a file whose root only wraps such an object (a
     /// `describe-*` output) is dropped. For objects the snapshot holds in several files (a
@@ -48,6 +51,15 @@ impl Edit {
             doc_line: if is_yaml { loc.line } else { None },
             pointer: format!("{}{sub}", loc.pointer),
             op,
+        }
+    }
+    /// A new snapshot file at `path` (under `snapshot/`, `/`-separated).
+    pub fn create(path: &str, text: String) -> Edit {
+        Edit {
+            file: path.to_owned(),
+            doc_line: None,
+            pointer: String::new(),
+            op: Op::Create(text),
         }
     }
     pub fn text(file: &str, text: String) -> Edit {
@@ -127,6 +139,7 @@ fn apply_value(doc: &mut Value, edits: &[&Edit]) -> Result<(), String> {
             }
             Op::Remove => removes.push(&e.pointer),
             Op::Text(_) => return Err("a text edit on a structured file".into()),
+            Op::Create(_) => return Err("a new file's name is an existing file".into()),
             Op::Purge { key, value } => purge(doc, key, value),
         }
     }

@@ -38,10 +38,30 @@ fn load_memory(files: &[(String, Vec<u8>)]) -> Snapshot {
     snap
 }
 
+/// The settings a rule's fixture is checked with (`fixtures/ID/emrguard.toml`, beside
+/// `trigger/`, as the rules' own test reads them).
+fn fixture_config(rule: &str) -> Config {
+    let p = fixtures().join(rule).join("emrguard.toml");
+    if p.is_file() {
+        Config::load(&p).unwrap()
+    } else {
+        Config::default()
+    }
+}
+
 /// Fix the fixture of `rule`; returns (claimed ids, the text snapshotted).
 fn fix_fixture(rule: &str) -> (BTreeSet<String>, String) {
-    let dir = fixtures().join(rule).join("trigger");
-    let config = Config::default();
+    fix_fixture_with(rule, fixture_config(rule))
+}
+
+/// Fix the fixture of `rule` under `config`.
+fn fix_fixture_with(rule: &str, config: Config) -> (BTreeSet<String>, String) {
+    fix_dir(rule, &fixtures().join(rule).join("trigger"), config)
+}
+
+/// Fix the snapshot in `dir`, which must raise `rule`.
+fn fix_dir(rule: &str, dir: &Path, config: Config) -> (BTreeSet<String>, String) {
+    let dir = dir.to_path_buf();
     let loaded = emrguard_load::load_paths(std::slice::from_ref(&dir));
     let before = run_rules(&loaded.snapshot, &config);
     assert!(
@@ -142,3 +162,54 @@ fixer_test!(pod_identity_old_release, "POD004");
 fixer_test!(ecr_scan, "IMG004");
 fixer_test!(ecr_mutable, "IMG005");
 fixer_test!(non_emr_workload, "TEN003");
+fixer_test!(job_template_old_release, "IMG001");
+fixer_test!(system_masters_mapping, "RBAC015");
+fixer_test!(emr_role_beyond_published, "RBAC010");
+fixer_test!(dockerfile_old_base, "IMG007");
+fixer_test!(dockerfile_user, "IMG008");
+fixer_test!(dockerfile_add_from_url, "IMG009");
+fixer_test!(dockerfile_secrets, "IMG010");
+fixer_test!(nodegroup_ssh, "NODE003");
+fixer_test!(sg_undeclared_cidr, "NET008");
+
+/// NET007 is fixed only when networks are declared: then the wide range gives way to them.
+#[test]
+fn sg_wide_cidr_with_declared_networks() {
+    let (claimed, _) = fix_fixture("NET007");
+    assert!(
+        !claimed.iter().any(|id| id.starts_with("NET007-")),
+        "NET007 is fixed without declared networks"
+    );
+    let config = Config::parse(
+        "emrguard.toml",
+        "[endpoints]\nallowed_cidrs = [\"10.20.30.0/24\"]\n",
+    )
+    .unwrap();
+    let (claimed, text) = fix_fixture_with("NET007", config);
+    assert!(
+        claimed.iter().any(|id| id.starts_with("NET007-")),
+        "{claimed:?}"
+    );
+    insta::assert_snapshot!("NET007", text);
+}
+fixer_test!(instance_imds, "NODE002");
+fixer_test!(emr_job_policy_cluster_scoped, "RBAC013");
+fixer_test!(dangling_role_ref, "RBAC014");
+
+/// IAM031 on a submitter whose job runs say which virtual clusters it uses (the rule's own
+/// fixture has none: there is nothing to narrow to, and it stays unfixed).
+#[test]
+fn submitter_all_virtual_clusters() {
+    let (claimed, _) = fix_fixture("IAM031");
+    assert!(!claimed.iter().any(|id| id.starts_with("IAM031-")));
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/IAM031-with-runs")
+        .canonicalize()
+        .unwrap();
+    let (claimed, text) = fix_dir("IAM031", &dir, Config::default());
+    assert!(
+        claimed.iter().any(|id| id.starts_with("IAM031-")),
+        "{claimed:?}"
+    );
+    insta::assert_snapshot!("IAM031", text);
+}

@@ -6,26 +6,24 @@
 //!   registry's rules instead. The images already in use are then scanned once
 //!   (`start-image-scan`), which only a person can do against the live registry.
 //! - Tags: `IMMUTABLE` (a tag then names one image forever: what ran is what was reviewed).
-//! - Dockerfiles (IMG006–IMG010) are not patched: their findings are keyed on the file's
-//!   content, and the base-image bump is a release decision.
+//! - Job templates on an old release: a new template on the newest release of the line.
+//! - Dockerfiles: [`super::dockerfile`].
 
 use super::Fixer;
 use crate::{json, sh, Artifact, Edit, Fix, FixContext, Op};
-use emrguard_model::Finding;
+use emrguard_model::release::{Build, ReleaseLabel};
+use emrguard_model::{Finding, Kind};
+use emrguard_rules::infra::data::staleness;
 use serde_json::json;
 
 pub const FIXER: Fixer = Fixer {
-    // IMG008 (Dockerfile user) is not claimed: the Dockerfile findings' ids are keyed on the
-    // file's content, so a patched Dockerfile would re-raise the file's other findings under
-    // new ids. `why_not` tells the person what to add (`USER hadoop:hadoop`).
-    rules: &["IMG001", "IMG004", "IMG005", "IMG007", "IMG008"],
+    rules: &["IMG001", "IMG004", "IMG005"],
     run,
 };
 
 fn run(fcx: &FixContext<'_, '_, '_>, findings: &[&Finding]) -> Vec<Fix> {
     let snap = fcx.cx.index.snap;
-    let mut out = dockerfiles(fcx, findings);
-    out.extend(templates(fcx, findings));
+    let mut out = templates(fcx, findings);
     for f in findings {
         match f.rule.as_str() {
             "IMG004" | "IMG005" => {
@@ -123,124 +121,44 @@ fn run(fcx: &FixContext<'_, '_, '_>, findings: &[&Finding]) -> Vec<Fix> {
     out
 }
 
-/// Dockerfiles whose every finding is an old base (IMG007) or a root user (IMG008): FROM moves
-/// to the newest base of the release line (the rule's own target, `:latest` so rebuilds pick
-/// up new builds) and `USER hadoop:hadoop` is appended. A Dockerfile with other findings
-/// (downloads without checksum, secrets) is left to a person: its findings are keyed on the
-/// file's content, so a partial patch would re-raise them under new ids.
-fn dockerfiles(fcx: &FixContext<'_, '_, '_>, findings: &[&Finding]) -> Vec<Fix> {
-    let snap = fcx.cx.index.snap;
-    let mut out = Vec::new();
-    for d in &snap.dockerfiles {
-        let mine: Vec<&Finding> = fcx
-            .findings
-            .iter()
-            .copied()
-            .filter(|f| {
-                f.rule.starts_with("IMG") && f.locations.iter().any(|l| l.file == *d.loc.file)
-            })
-            .collect();
-        if mine.is_empty()
-            || mine
-                .iter()
-                .any(|f| !matches!(f.rule.as_str(), "IMG007" | "IMG008"))
-            || !mine.iter().all(|f| findings.iter().any(|x| x.id == f.id))
-        {
-            continue;
-        }
-        let Ok(text) = std::fs::read_to_string(&*d.loc.file) else {
-            continue;
-        };
-        let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
-        let mut details = Vec::new();
-        for f in mine.iter().filter(|f| f.rule == "IMG007") {
-            let Some(target) = f
-                .remediation
-                .split_once("to `FROM ")
-                .and_then(|(_, r)| r.split('`').next())
-            else {
-                continue;
-            };
-            let Some(line) = f
-                .remediation
-                .strip_prefix("Change line ")
-                .and_then(|r| r.split(' ').next())
-                .and_then(|n| n.parse::<usize>().ok())
-            else {
-                continue;
-            };
-            if let Some(l) = lines.get_mut(line.saturating_sub(1)) {
-                let stage = l
-                    .to_ascii_lowercase()
-                    .find(" as ")
-                    .map(|i| l.get(i..).unwrap_or("").to_owned())
-                    .unwrap_or_default();
-                *l = format!("FROM {target}{stage}");
-                details.push(format!(
-                    "Line {line}: `FROM {target}` (the newest base of the release line)."
-                ));
-            }
-        }
-        if mine.iter().any(|f| f.rule == "IMG008") {
-            lines.push("# EMR images run as hadoop (EMR on EKS custom-image guide)".into());
-            lines.push("USER hadoop:hadoop".into());
-            details.push("`USER hadoop:hadoop` appended as the last instruction.".into());
-        }
-        let mut new = lines.join("\n");
-        new.push('\n');
-        let base = d
-            .loc
-            .file
-            .rsplit('/')
-            .next()
-            .unwrap_or("Dockerfile")
-            .to_owned();
-        let path = format!("artifacts/docker/{base}");
-        details.push(format!("`{path}` replaces `{}`; rebuild, push under a new tag, and move the jobs to the new image and release.", d.loc.file));
-        out.push(Fix {
-            findings: mine.iter().map(|f| f.id.clone()).collect(),
-            title: format!("`{base}`: newest EMR base image, user hadoop"),
-            details,
-            decisions: vec![
-                "Test the jobs on the new release before moving production to it.".into(),
-            ],
-            artifacts: vec![Artifact {
-                path,
-                contents: new.clone(),
-            }],
-            commands: Vec::new(),
-            edits: vec![Edit::text(&d.loc.file, new)],
-        });
-    }
-    out
-}
-
 /// Job templates on an old release (IMG001 about a template): the template's release becomes
-/// the newest of its line. Templates cannot be edited, so a new template is created and the
-/// README names the submitter conditions that must follow it.
+/// the newest of its line, judged from the release data the rule uses (variants such as
+/// `-java11` kept, `-latest` so new builds are picked up). Templates cannot be edited, so a
+/// new template is created and the README names the submitter conditions that must follow it.
 fn templates(fcx: &FixContext<'_, '_, '_>, findings: &[&Finding]) -> Vec<Fix> {
     let snap = fcx.cx.index.snap;
     let mut out = Vec::new();
     for f in findings
         .iter()
-        .filter(|f| f.rule == "IMG001" && f.resource.kind == "JobTemplate")
+        .filter(|f| f.rule == "IMG001" && f.resource.kind == Kind::EmrJobTemplate.as_str())
     {
-        let Some(t) = snap
-            .job_templates
-            .iter()
-            .find(|t| t.name.as_deref() == Some(f.resource.name.as_str()))
+        let Some(t) = snap.job_templates.iter().find(|t| {
+            f.resource.arn.as_deref() == Some(t.arn.as_str())
+                || t.name.as_deref() == Some(f.resource.name.as_str())
+        }) else {
+            continue;
+        };
+        let Some(old) = t
+            .job_template_data
+            .as_ref()
+            .and_then(|d| d.release_label.as_deref())
+            .and_then(ReleaseLabel::parse)
         else {
             continue;
         };
-        let Some(newest) = f
-            .message
-            .split_once("but `")
-            .and_then(|(_, r)| r.split('`').next())
-            .filter(|n| n.starts_with("emr-"))
+        let Some(newest) = staleness(&old)
+            .and_then(|s| s.newer_release)
+            .and_then(|n| ReleaseLabel::parse(&n))
         else {
             continue;
         };
-        let label = format!("{newest}-latest");
+        let new_label = ReleaseLabel {
+            version: newest.version,
+            build: Build::Latest,
+            ..old.clone()
+        };
+        let label = new_label.to_string();
+        let release = new_label.release();
         let Ok(raw) = std::fs::read_to_string(&*t.loc.file) else {
             continue;
         };
@@ -262,12 +180,12 @@ fn templates(fcx: &FixContext<'_, '_, '_>, findings: &[&Finding]) -> Vec<Fix> {
         out.push(Fix {
             findings: vec![f.id.clone()],
             title: format!("Job template `{name}`: release `{label}`"),
-            details: vec![format!("A new template `{name}-{newest}` with `releaseLabel` `{label}` and the same job data replaces `{name}`.")],
+            details: vec![format!("A new template `{name}-{release}` with `releaseLabel` `{label}` and the same job data replaces `{name}`.")],
             decisions: vec![format!("Submitter policies that name the old template's ARN (`emr-containers:JobTemplateArn`) must name the new one; test the jobs on `{label}` first.")],
             artifacts: vec![Artifact { path: path.clone(), contents: json(&data) }],
             commands: vec![format!(
                 "aws emr-containers create-job-template --name {} --client-token {} --job-template-data file://{path}",
-                sh(&format!("{name}-{newest}")),
+                sh(&format!("{name}-{release}")),
                 sh(&format!("emrguard-{}", crate::file_name(&name)))
             )],
             edits: vec![Edit::at(&t.loc, "/jobTemplateData/releaseLabel", Op::Set(json!(label)))],

@@ -5,13 +5,20 @@
 use crate::{Fix, FixContext};
 use emrguard_model::Finding;
 
+pub mod dangling_binding;
+pub mod dockerfile;
+pub mod emr_job_policy_scope;
 pub mod endpoints;
 pub mod exec_policy;
 pub mod images;
+pub mod instance_imds;
+pub mod nodegroup_replace;
 pub mod nodes;
 pub mod pod_creds;
 pub mod rbac;
+pub mod sg_ingress;
 pub mod submitters;
+pub mod system_masters;
 pub mod trust;
 pub mod workloads;
 
@@ -26,10 +33,17 @@ pub const ALL: &[Fixer] = &[
     trust::FIXER,
     exec_policy::FIXER,
     rbac::FIXER,
+    system_masters::FIXER,
+    emr_job_policy_scope::FIXER,
+    dangling_binding::FIXER,
     pod_creds::FIXER,
     images::FIXER,
+    dockerfile::FIXER,
     nodes::FIXER,
+    nodegroup_replace::FIXER,
+    instance_imds::FIXER,
     endpoints::FIXER,
+    sg_ingress::FIXER,
     workloads::FIXER,
     submitters::FIXER,
 ];
@@ -53,11 +67,14 @@ pub fn why_not(rule: &str) -> &'static str {
     match rule {
         "POD006" => "the finding is history (CloudTrail): the node-credential fixes stop it from recurring; review the listed calls",
         "TEN001" | "TEN002" => "splitting a namespace (new namespace, virtual cluster, trust and submitter permissions) is a design decision",
-        "RBAC015" => "an IAM principal mapped to system:masters is an administrator or a mistake: declare it under [administrators] or remove the mapping",
+        "RBAC015" => "the principal is cluster-admin through the cluster creator's access (not a mapping emrguard can change): declare it under [administrators], or remove the creator's admin access (`bootstrapClusterCreatorAdminPermissions`) after granting admins explicitly",
+        "NET007" => "a wide range admitted to an endpoint may be the intended network: declare the networks in emrguard.toml [endpoints] allowed_cidrs (then the range is replaced by them), or narrow it",
+        "NET004" | "NET005" => "the endpoint's load balancer is placed by the AWS Load Balancer Controller from subnet tags (`kubernetes.io/role/internal-elb`), and CreateManagedEndpoint has no scheme or subnet parameter: tag the private subnets, untag the public ones, and recreate the endpoint",
         "NET001" | "NET002" | "NET003" => "the EKS API endpoint's access needs the networks that reach it; declare them in emrguard.toml [endpoints] allowed_cidrs",
-        "IMG001" | "IMG002" | "IMG003" | "IMG007" => "moving jobs to a newer release needs a test run of the jobs",
-        "IMG008" => "add `USER hadoop:hadoop` as the Dockerfile's last instruction and rebuild (emrguard does not patch Dockerfiles: their findings are keyed on the file's content)",
-        "IMG009" | "IMG010" => "the Dockerfile's downloads and secrets need a person (pin a checksum, move secrets out and rotate them)",
+        "IMG003" => "the image already pushed stays as it was built: rebuild it on the newest base (from the Dockerfile emrguard patches when the Dockerfile is in the snapshot), push it under a new tag and point the jobs, templates and endpoints at it after a test run",
+        "IMG001" | "IMG002" => "job runs are history: the next submissions must name the newer release (or a job template on it) and a rebuilt image, after a test run of the jobs",
+        "IMG006" | "IMG007" | "IMG008" | "IMG009" | "IMG010" => "the Dockerfile has a finding emrguard does not patch (a non-EMR base, an ADD with flags or several sources, a secret used outside RUN), and its findings are keyed on the file's content, so it is left whole to a person",
+        "NODE001" | "NODE003" => "the node group has a custom AMI (its bootstrap user data belongs in a new launch template), or its launch template is not in the snapshot: a person writes the template",
         _ => "no fixer for this rule yet",
     }
 }

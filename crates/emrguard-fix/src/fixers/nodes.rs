@@ -6,7 +6,7 @@
 //!   pod's network namespace: the EKS best-practices guide's setting), the node group moved to
 //!   it (nodes roll), and the running nodes changed at once with
 //!   `modify-instance-metadata-options`. A node group without a launch template cannot get
-//!   one in place: a person recreates it (not claimed).
+//!   one in place: [`super::nodegroup_replace`] replaces it.
 //! - Node-role policies: detached / deleted. The EKS node minimum
 //!   (`AmazonEKSWorkerNodePolicy`, `AmazonEC2ContainerRegistryReadOnly`) stays; pods that used
 //!   the node's extra rights get their own role through IRSA.
@@ -76,7 +76,12 @@ fn imds_fix(fcx: &FixContext<'_, '_, '_>, f: &Finding) -> Option<Fix> {
     );
     crate::put(&mut data, "/LaunchTemplateData/MetadataOptions", md.clone());
     let (parent, _) = lt.loc.pointer.rsplit_once('/')?;
-    let c = fcx.values.cluster();
+    // The node group's own cluster; the estate's when the describe output lacks it.
+    let c = if ng.cluster_name.is_empty() {
+        fcx.values.cluster()
+    } else {
+        ng.cluster_name.as_str()
+    };
     let path = format!(
         "artifacts/ec2/{}-v{next}.json",
         crate::file_name(&lt.launch_template_name)
@@ -154,54 +159,51 @@ fn node_role_fix(fcx: &FixContext<'_, '_, '_>, arn: &str, fs: &[&Finding]) -> Op
     let mut artifacts = Vec::new();
     let mut claimed = Vec::new();
     for f in fs {
-        let quoted = |after: &str| {
-            f.message
-                .split_once(after)
-                .and_then(|(_, r)| r.split('`').next())
-                .map(str::to_owned)
-        };
         match f.rule.as_str() {
+            // The rule's discriminator: the managed policy's ARN, or `inline:NAME`.
             "NODE010" => {
-                if let Some(pname) = quoted("managed policy `") {
-                    if let Some((i, p)) = role
-                        .attached_managed_policies
-                        .iter()
-                        .enumerate()
-                        .find(|(_, p)| p.policy_name == pname)
-                    {
-                        commands.push(format!(
-                            "aws iam detach-role-policy --role-name {} --policy-arn {}",
-                            sh(name),
-                            sh(&p.policy_arn)
-                        ));
-                        edits.push(Edit::at(
-                            &role.loc,
-                            &format!("/AttachedManagedPolicies/{i}"),
-                            Op::Remove,
-                        ));
-                        details.push(format!("Managed policy `{pname}` detached from `{name}`."));
-                        claimed.push(f.id.clone());
-                    }
-                } else if let Some(pname) = quoted("inline policy `") {
-                    if let Some((i, _)) = role
-                        .role_policy_list
-                        .iter()
-                        .enumerate()
-                        .find(|(_, p)| p.policy_name == pname)
-                    {
-                        commands.push(format!(
-                            "aws iam delete-role-policy --role-name {} --policy-name {}",
-                            sh(name),
-                            sh(&pname)
-                        ));
-                        edits.push(Edit::at(
-                            &role.loc,
-                            &format!("/RolePolicyList/{i}"),
-                            Op::Remove,
-                        ));
-                        details.push(format!("Inline policy `{pname}` deleted from `{name}`."));
-                        claimed.push(f.id.clone());
-                    }
+                if let Some((i, p)) = role
+                    .attached_managed_policies
+                    .iter()
+                    .enumerate()
+                    .find(|(_, p)| crate::is_about(f, &p.policy_arn))
+                {
+                    commands.push(format!(
+                        "aws iam detach-role-policy --role-name {} --policy-arn {}",
+                        sh(name),
+                        sh(&p.policy_arn)
+                    ));
+                    edits.push(Edit::at(
+                        &role.loc,
+                        &format!("/AttachedManagedPolicies/{i}"),
+                        Op::Remove,
+                    ));
+                    details.push(format!(
+                        "Managed policy `{}` detached from `{name}`.",
+                        p.policy_name
+                    ));
+                    claimed.push(f.id.clone());
+                } else if let Some((i, p)) = role
+                    .role_policy_list
+                    .iter()
+                    .enumerate()
+                    .find(|(_, p)| crate::is_about(f, &format!("inline:{}", p.policy_name)))
+                {
+                    commands.push(format!(
+                        "aws iam delete-role-policy --role-name {} --policy-name {}",
+                        sh(name),
+                        sh(&p.policy_name)
+                    ));
+                    edits.push(Edit::at(
+                        &role.loc,
+                        &format!("/RolePolicyList/{i}"),
+                        Op::Remove,
+                    ));
+                    details.push(format!(
+                        "Inline policy `{}` deleted from `{name}`.",
+                        p.policy_name
+                    ));
+                    claimed.push(f.id.clone());
                 }
             }
             "NODE011" => {

@@ -1,5 +1,5 @@
-//! Job submitters (IAM030 any execution role, IAM032 a job template whose role is a
-//! parameter, IAM033 `iam:PassRole` on any role).
+//! Job submitters (IAM030 any execution role, IAM031 every virtual cluster, IAM032 a job
+//! template whose role is a parameter, IAM033 `iam:PassRole` on any role).
 //!
 //! A careful engineer pins what each submitter may run its jobs as to what it runs as today:
 //! the `StartJobRun` / `CreateManagedEndpoint` actions of the statement that grants them move
@@ -7,7 +7,8 @@
 //! the execution roles of the submitter's job runs in the snapshot (`createdBy`); the other
 //! actions of the statement stay as they were. A submitter with no job run in the snapshot
 //! loses the two actions (a person adds the roles it should use). `iam:PassRole` is scoped the
-//! same way, to those roles.
+//! same way, to those roles. `StartJobRun` / `CreateManagedEndpoint` on every virtual cluster
+//! narrow to the virtual clusters of those job runs (other teams' namespaces are out of reach).
 //!
 //! Only inline policies are rewritten: a managed policy may be shared by other principals, so
 //! a person decides (not claimed).
@@ -20,7 +21,7 @@ use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
 
 pub const FIXER: Fixer = Fixer {
-    rules: &["IAM030", "IAM032", "IAM033"],
+    rules: &["IAM030", "IAM031", "IAM032", "IAM033"],
     run,
 };
 
@@ -71,6 +72,17 @@ pub fn roles_used(
     (roles, vcs)
 }
 
+/// Whether a statement's `Resource` covers every virtual cluster (`*`,
+/// `.../virtualclusters/*`), the case IAM031 reports.
+fn wide_resource(st: &Value) -> bool {
+    let wide = |r: &str| r == "*" || r.ends_with(":*") || r.ends_with("/virtualclusters/*");
+    match st.get("Resource") {
+        Some(Value::String(r)) => wide(r),
+        Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).any(wide),
+        _ => false,
+    }
+}
+
 fn actions(st: &Value) -> Vec<String> {
     match st.get("Action") {
         Some(Value::String(s)) => vec![s.clone()],
@@ -91,7 +103,14 @@ fn covers(pattern: &str, action: &str) -> bool {
 }
 
 /// Rewrite `doc`: gated actions conditioned on `roles`, PassRole scoped to them.
-fn rewrite(doc: &Value, roles: &BTreeSet<String>, vcs: &BTreeSet<String>) -> Value {
+/// `narrow_pinned`: also narrow statements already pinned to roles to `vcs` (an IAM031 finding
+/// is being fixed).
+fn rewrite(
+    doc: &Value,
+    roles: &BTreeSet<String>,
+    vcs: &BTreeSet<String>,
+    narrow_pinned: bool,
+) -> Value {
     let mut out = Vec::new();
     let sts: Vec<Value> = match doc.get("Statement") {
         Some(Value::Array(a)) => a.clone(),
@@ -117,7 +136,8 @@ fn rewrite(doc: &Value, roles: &BTreeSet<String>, vcs: &BTreeSet<String>) -> Val
             .pointer("/Condition/ArnEquals/emr-containers:ExecutionRoleArn")
             .or_else(|| st.pointer("/Condition/ArnLike/emr-containers:ExecutionRoleArn"))
             .is_some();
-        if (gated.is_empty() || already) && !passes {
+        let narrow = narrow_pinned && already && !gated.is_empty() && wide_resource(&st);
+        if (gated.is_empty() || already) && !passes && !narrow {
             out.push(st);
             continue;
         }
@@ -145,7 +165,7 @@ fn rewrite(doc: &Value, roles: &BTreeSet<String>, vcs: &BTreeSet<String>) -> Val
             }
             crate::put(&mut s, "/Sid", json!("StartJobsAsKnownRoles"));
             crate::put(&mut s, "/Action", json!(gated));
-            if s.get("Resource").and_then(Value::as_str) == Some("*") && !vcs.is_empty() {
+            if wide_resource(&s) && !vcs.is_empty() {
                 // The virtual clusters it uses (StartJobRun's resource), and their job runs /
                 // endpoints.
                 let mut res: Vec<String> = Vec::new();
@@ -165,6 +185,10 @@ fn rewrite(doc: &Value, roles: &BTreeSet<String>, vcs: &BTreeSet<String>) -> Val
         } else if already && !gated.is_empty() {
             let mut s = st.clone();
             crate::put(&mut s, "/Action", json!(gated));
+            // Roles pinned already; the virtual clusters too, when it runs jobs (IAM031).
+            if narrow_pinned && wide_resource(&s) && !vcs.is_empty() {
+                crate::put(&mut s, "/Resource", json!(vcs.iter().collect::<Vec<_>>()));
+            }
             out.push(s);
         }
         if passes && !roles.is_empty() {
@@ -255,7 +279,7 @@ fn run(fcx: &FixContext<'_, '_, '_>, findings: &[&Finding]) -> Vec<Fix> {
         };
         let Some(doc) = doc else { continue };
         let (roles, vcs) = roles_used(fcx, &principal);
-        let new = rewrite(&doc, &roles, &vcs);
+        let new = rewrite(&doc, &roles, &vcs, fs.iter().any(|f| f.rule == "IAM031"));
         let short = principal
             .rsplit('/')
             .next()
@@ -283,7 +307,12 @@ fn run(fcx: &FixContext<'_, '_, '_>, findings: &[&Finding]) -> Vec<Fix> {
         };
         let loc = emrguard_model::SourceLoc::new(file.as_str(), pointer.clone(), None);
         out.push(Fix {
-            findings: fs.iter().map(|f| f.id.clone()).collect(),
+            // IAM031 closes only when there are virtual clusters to narrow to.
+            findings: fs
+                .iter()
+                .filter(|f| f.rule != "IAM031" || !vcs.is_empty())
+                .map(|f| f.id.clone())
+                .collect(),
             title: format!("Submitter `{short}`: jobs only as the execution roles it uses"),
             details: vec![format!("Inline policy `{name}`: `StartJobRun`/`CreateManagedEndpoint` require `emr-containers:ExecutionRoleArn` in {roles_txt}, on the virtual clusters it uses; `iam:PassRole` is scoped to the same roles.")],
             decisions: vec![if roles.is_empty() {
