@@ -1,19 +1,42 @@
 //! Streaming aggregation of CloudTrail log files (`{"Records":[...]}`, gzip or not; also a
-//! bare JSON array of records): one record in memory at a time per file, files in parallel.
+//! bare JSON array of records), files in parallel.
+//!
+//! A file's content is decompressed into one reused buffer per thread and parsed from the
+//! slice (several times faster than reading through `BufRead`, and strings are borrowed);
+//! a file that expands beyond [`SLICE_LIMIT`] is streamed through the reader instead, so
+//! memory stays bounded. Each record is first delimited (raw JSON), then read: a record of
+//! an unexpected shape is skipped and reported by position, the rest of its file counts.
 
 use crate::aggregate::{Aggregate, Window};
-use emrguard_model::aws::misc::CloudTrailRecord;
+use crate::view::RecordView;
 use rayon::prelude::*;
 use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::Deserialize;
+use serde_json::value::RawValue;
 use std::fmt;
 use std::io::{BufRead, BufReader, Read};
+use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
+
+/// Largest decompressed content parsed from memory (per thread); larger files stream.
+pub const SLICE_LIMIT: u64 = 64 << 20;
+
+/// At most this many skipped records are named in a file's report.
+const NAMED_SKIPS: usize = 5;
 
 /// A file that could not be read (whole or in part).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StreamError {
     pub file: String,
     pub message: String,
+}
+
+/// Records of a file skipped because of their shape.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Skipped {
+    pub count: u64,
+    /// The first few: (JSON pointer of the record, why).
+    pub first: Vec<(String, String)>,
 }
 
 /// Open a file, gunzipping when it starts with the gzip magic.
@@ -47,20 +70,43 @@ pub fn is_cloudtrail_file(path: &Path) -> bool {
     rest.trim_start().starts_with("\"Records\"")
 }
 
-struct Records<'a, F: FnMut(CloudTrailRecord)>(&'a mut F, &'a mut u64);
+/// A record's raw text: borrowed from a slice, owned from a reader.
+trait Raw<'de>: Deserialize<'de> {
+    fn text(&self) -> &str;
+}
 
-impl<'de, F: FnMut(CloudTrailRecord)> Visitor<'de> for Records<'_, F> {
+impl<'de> Raw<'de> for &'de RawValue {
+    fn text(&self) -> &str {
+        self.get()
+    }
+}
+
+impl Raw<'_> for Box<RawValue> {
+    fn text(&self) -> &str {
+        self.get()
+    }
+}
+
+/// What is done with each record's text, given its position (`/Records/3`, `/3`).
+type OnRecord<'a> = dyn FnMut(&dyn Fn() -> String, &str) + 'a;
+
+struct Records<'a, 'f, R> {
+    f: &'a mut OnRecord<'f>,
+    pointer: &'static str,
+    raw: PhantomData<R>,
+}
+
+impl<'de, R: Raw<'de>> Visitor<'de> for Records<'_, '_, R> {
     type Value = ();
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("a CloudTrail `Records` array")
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        // A record that is not an object of the expected shape is skipped, not fatal.
-        while let Some(v) = seq.next_element::<Lenient>()? {
-            match v.0 {
-                Some(r) => (self.0)(r),
-                None => *self.1 += 1,
-            }
+        let mut i = 0u64;
+        while let Some(raw) = seq.next_element::<R>()? {
+            let at = || format!("{}/{i}", self.pointer);
+            (self.f)(&at, raw.text());
+            i += 1;
         }
         Ok(())
     }
@@ -69,27 +115,16 @@ impl<'de, F: FnMut(CloudTrailRecord)> Visitor<'de> for Records<'_, F> {
     }
 }
 
-impl<'de, F: FnMut(CloudTrailRecord)> DeserializeSeed<'de> for Records<'_, F> {
+impl<'de, R: Raw<'de>> DeserializeSeed<'de> for Records<'_, '_, R> {
     type Value = ();
     fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
         d.deserialize_any(self)
     }
 }
 
-/// A record, or None when its shape is wrong (counted).
-struct Lenient(Option<CloudTrailRecord>);
+struct Top<'a, 'f, R>(&'a mut OnRecord<'f>, PhantomData<R>);
 
-impl<'de> serde::Deserialize<'de> for Lenient {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        // Raw text first (cheap), then the typed record: a bad record does not end the file.
-        let raw = Box::<serde_json::value::RawValue>::deserialize(d)?;
-        Ok(Lenient(serde_json::from_str(raw.get()).ok()))
-    }
-}
-
-struct Top<'a, F: FnMut(CloudTrailRecord)>(&'a mut F, &'a mut u64);
-
-impl<'de, F: FnMut(CloudTrailRecord)> Visitor<'de> for Top<'_, F> {
+impl<'de, R: Raw<'de>> Visitor<'de> for Top<'_, '_, R> {
     type Value = ();
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("a CloudTrail log file")
@@ -97,7 +132,11 @@ impl<'de, F: FnMut(CloudTrailRecord)> Visitor<'de> for Top<'_, F> {
     fn visit_map<M: MapAccess<'de>>(self, mut m: M) -> Result<(), M::Error> {
         while let Some(k) = m.next_key::<String>()? {
             if k == "Records" {
-                m.next_value_seed(Records(&mut *self.0, &mut *self.1))?;
+                m.next_value_seed(Records::<R> {
+                    f: &mut *self.0,
+                    pointer: "/Records",
+                    raw: PhantomData,
+                })?;
             } else {
                 m.next_value::<IgnoredAny>()?;
             }
@@ -105,26 +144,74 @@ impl<'de, F: FnMut(CloudTrailRecord)> Visitor<'de> for Top<'_, F> {
         Ok(())
     }
     fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<(), A::Error> {
-        Records(self.0, self.1).visit_seq(seq)
+        Records::<R> {
+            f: self.0,
+            pointer: "",
+            raw: PhantomData,
+        }
+        .visit_seq(seq)
     }
 }
 
-/// Call `f` on each record of a CloudTrail file, streaming. Returns the number of records
-/// skipped because of their shape.
-pub fn for_each_record(
+/// Call `f` on each record of a CloudTrail file, using `buf` for the decompressed content.
+/// Returns the records skipped because of their shape.
+pub fn for_each_record_in(
     path: &Path,
-    mut f: impl FnMut(CloudTrailRecord),
-) -> Result<u64, StreamError> {
+    buf: &mut Vec<u8>,
+    mut f: impl FnMut(&RecordView<'_>),
+) -> Result<Skipped, StreamError> {
     let err = |m: String| StreamError {
         file: path.display().to_string(),
         message: m,
     };
-    let r = open(path).map_err(|e| err(format!("cannot read: {e}")))?;
-    let mut skipped = 0u64;
-    let mut de = serde_json::Deserializer::from_reader(r);
-    serde::Deserializer::deserialize_any(&mut de, Top(&mut f, &mut skipped))
-        .map_err(|e| err(format!("malformed CloudTrail file: {e}")))?;
+    let mut r = open(path).map_err(|e| err(format!("cannot read: {e}")))?;
+    let mut skipped = Skipped::default();
+    let mut on =
+        |at: &dyn Fn() -> String, text: &str| match serde_json::from_str::<RecordView>(text) {
+            Ok(v) => f(&v),
+            Err(e) => {
+                skipped.count += 1;
+                if skipped.first.len() < NAMED_SKIPS {
+                    skipped.first.push((at(), e.to_string()));
+                }
+            }
+        };
+    buf.clear();
+    // Read errors keep what was read before them: those records still count.
+    let read = (&mut r).take(SLICE_LIMIT + 1).read_to_end(buf);
+    let res = match read {
+        Ok(_) if buf.len() as u64 > SLICE_LIMIT => {
+            let rest = std::io::Cursor::new(std::mem::take(buf)).chain(r);
+            let mut de = serde_json::Deserializer::from_reader(rest);
+            serde::Deserializer::deserialize_any(
+                &mut de,
+                Top::<Box<RawValue>>(&mut on, PhantomData),
+            )
+        }
+        _ => {
+            let mut de = serde_json::Deserializer::from_slice(buf);
+            let parsed = serde::Deserializer::deserialize_any(
+                &mut de,
+                Top::<&RawValue>(&mut on, PhantomData),
+            );
+            // A read error is the cause of the parse error it leads to.
+            match read {
+                Err(e) => Err(serde_json::Error::io(e)),
+                Ok(_) => parsed,
+            }
+        }
+    };
+    res.map_err(|e| err(format!("malformed CloudTrail file: {e}")))?;
     Ok(skipped)
+}
+
+/// Call `f` on each record of a CloudTrail file. Returns the records skipped because of
+/// their shape.
+pub fn for_each_record(
+    path: &Path,
+    f: impl FnMut(&RecordView<'_>),
+) -> Result<Skipped, StreamError> {
+    for_each_record_in(path, &mut Vec::new(), f)
 }
 
 /// Aggregate CloudTrail files in parallel (rayon). A file that breaks midway keeps the
@@ -133,19 +220,31 @@ pub fn aggregate_files(paths: &[PathBuf], window: &Window) -> (Aggregate, Vec<St
     let (agg, errs) = paths
         .par_iter()
         .fold(
-            || (Aggregate::default(), Vec::new()),
-            |(mut agg, mut errs), p| {
-                match for_each_record(p, |r| agg.add_record(&r, window)) {
-                    Ok(0) => {}
-                    Ok(n) => errs.push(StreamError {
-                        file: p.display().to_string(),
-                        message: format!("{n} record(s) of an unexpected shape skipped"),
-                    }),
+            || (Aggregate::default(), Vec::new(), Vec::new()),
+            |(mut agg, mut errs, mut buf), p| {
+                match for_each_record_in(p, &mut buf, |r| agg.add_view(r, window)) {
+                    Ok(s) if s.count == 0 => {}
+                    Ok(s) => {
+                        let named: Vec<String> = s
+                            .first
+                            .iter()
+                            .map(|(at, why)| format!("{at}: {why}"))
+                            .collect();
+                        errs.push(StreamError {
+                            file: p.display().to_string(),
+                            message: format!(
+                                "{} record(s) of an unexpected shape skipped ({})",
+                                s.count,
+                                named.join("; ")
+                            ),
+                        })
+                    }
                     Err(e) => errs.push(e),
                 }
-                (agg, errs)
+                (agg, errs, buf)
             },
         )
+        .map(|(a, e, _)| (a, e))
         .reduce(
             || (Aggregate::default(), Vec::new()),
             |(mut a, mut ea), (b, eb)| {
