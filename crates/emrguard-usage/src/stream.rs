@@ -39,14 +39,14 @@ pub struct Skipped {
     pub first: Vec<(String, String)>,
 }
 
-/// Open a file, gunzipping when it starts with the gzip magic.
-fn open(path: &Path) -> std::io::Result<Box<dyn BufRead>> {
+/// Open a file, gunzipping when it starts with the gzip magic. Unbuffered on the
+/// decompressed side: it is read in large blocks (or through a `BufReader` when streamed).
+fn open(path: &Path) -> std::io::Result<Box<dyn Read>> {
     let f = std::fs::File::open(path)?;
     let mut r = BufReader::with_capacity(256 << 10, f);
     let gz = matches!(r.fill_buf()?, [0x1f, 0x8b, ..]);
     if gz {
-        let d = flate2::bufread::MultiGzDecoder::new(r);
-        Ok(Box::new(BufReader::with_capacity(256 << 10, d)))
+        Ok(Box::new(flate2::bufread::MultiGzDecoder::new(r)))
     } else {
         Ok(Box::new(r))
     }
@@ -158,6 +158,15 @@ impl<'de, R: Raw<'de>> Visitor<'de> for Top<'_, '_, R> {
 pub fn for_each_record_in(
     path: &Path,
     buf: &mut Vec<u8>,
+    f: impl FnMut(&RecordView<'_>),
+) -> Result<Skipped, StreamError> {
+    read_records(path, buf, SLICE_LIMIT, f)
+}
+
+fn read_records(
+    path: &Path,
+    buf: &mut Vec<u8>,
+    limit: u64,
     mut f: impl FnMut(&RecordView<'_>),
 ) -> Result<Skipped, StreamError> {
     let err = |m: String| StreamError {
@@ -178,10 +187,11 @@ pub fn for_each_record_in(
         };
     buf.clear();
     // Read errors keep what was read before them: those records still count.
-    let read = (&mut r).take(SLICE_LIMIT + 1).read_to_end(buf);
+    let read = (&mut r).take(limit + 1).read_to_end(buf);
     let res = match read {
-        Ok(_) if buf.len() as u64 > SLICE_LIMIT => {
+        Ok(_) if buf.len() as u64 > limit => {
             let rest = std::io::Cursor::new(std::mem::take(buf)).chain(r);
+            let rest = BufReader::with_capacity(256 << 10, rest);
             let mut de = serde_json::Deserializer::from_reader(rest);
             serde::Deserializer::deserialize_any(
                 &mut de,
@@ -256,4 +266,93 @@ pub fn aggregate_files(paths: &[PathBuf], window: &Window) -> (Aggregate, Vec<St
     let mut errs = errs;
     errs.sort_by(|a, b| a.file.cmp(&b.file));
     (agg, errs)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+    use super::*;
+    use std::io::Write;
+
+    const FILE: &str = r#"{"Records":[
+        {"eventName":"A","eventTime":"2024-01-01T00:00:00Z"},
+        {"eventName":5},
+        {"eventName":"C\u0043","requestParameters":{"key":"k"}}
+    ]}"#;
+
+    fn gz(text: &str) -> Vec<u8> {
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        e.write_all(text.as_bytes()).unwrap();
+        e.finish().unwrap()
+    }
+
+    fn names(path: &Path, limit: u64) -> (Vec<String>, Result<Skipped, StreamError>) {
+        let mut names = Vec::new();
+        let r = read_records(path, &mut Vec::new(), limit, |v| {
+            names.push(v.event_name().unwrap_or("").to_owned())
+        });
+        (names, r)
+    }
+
+    #[test]
+    fn a_bad_record_is_skipped_by_position_in_memory_and_streaming() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("t.json.gz");
+        std::fs::write(&p, gz(FILE)).unwrap();
+        // 10 bytes: over the limit, so the file streams through the reader.
+        for limit in [SLICE_LIMIT, 10] {
+            let (n, r) = names(&p, limit);
+            assert_eq!(n, vec!["A", "CC"], "limit {limit}");
+            let s = r.unwrap();
+            assert_eq!(s.count, 1);
+            assert_eq!(s.first[0].0, "/Records/1");
+        }
+        let (agg, errs) = aggregate_files(&[p], &Window::default());
+        assert_eq!(agg.records, 2);
+        assert!(
+            errs[0].message.contains("/Records/1: invalid type"),
+            "{errs:?}"
+        );
+    }
+
+    #[test]
+    fn a_truncated_gzip_keeps_the_records_before_the_cut() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("t.json.gz");
+        let many: Vec<String> = (0..2000)
+            .map(|i| format!(r#"{{"eventName":"E{i}","eventID":"{i:08x}"}}"#))
+            .collect();
+        let z = gz(&format!(r#"{{"Records":[{}]}}"#, many.join(",")));
+        std::fs::write(&p, &z[..z.len() / 2]).unwrap();
+        for limit in [SLICE_LIMIT, 10] {
+            let (n, r) = names(&p, limit);
+            assert!(!n.is_empty() && n.len() < 2000, "{}", n.len());
+            assert!(r
+                .unwrap_err()
+                .message
+                .starts_with("malformed CloudTrail file"));
+        }
+    }
+
+    #[test]
+    fn hostile_files_end_in_errors_not_panics() {
+        let dir = tempfile::tempdir().unwrap();
+        for (i, t) in [
+            "",
+            "{",
+            "[1,2,",
+            r#"{"Records":7}"#,
+            r#"{"Records":[{"eventName":"a"},]}"#,
+            r#"{"Records":[{"requestParameters":{"a":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}}]}"#,
+            "\u{feff}{\"Records\":[]}",
+        ]
+        .iter()
+        .enumerate()
+        {
+            let p = dir.path().join(format!("{i}.json"));
+            std::fs::write(&p, t).unwrap();
+            let _ = names(&p, SLICE_LIMIT);
+            let _ = names(&p, 1);
+        }
+    }
 }

@@ -540,3 +540,62 @@ mod tests {
         same(&v.to_string());
     }
 }
+
+#[cfg(test)]
+mod props {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use proptest::prelude::*;
+
+    const KEYS: [&str; 9] = [
+        "bucketName",
+        "key",
+        "versionId",
+        "x-amz-copy-source",
+        "roleArn",
+        "credentials",
+        "configurationOverrides",
+        "id",
+        "other",
+    ];
+
+    fn json() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::from),
+            "[a-z\"\\\\é/]{0,6}".prop_map(Value::String),
+        ];
+        leaf.prop_recursive(3, 24, 4, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                proptest::collection::vec((proptest::sample::select(&KEYS[..]), inner), 0..5)
+                    .prop_map(|kv| {
+                        Value::Object(kv.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
+                    }),
+            ]
+        })
+    }
+
+    proptest! {
+        // The members read equal what `Value::get(..)?.as_str()` gives.
+        #[test]
+        fn params_read_what_a_value_holds(v in json()) {
+            let text = serde_json::json!({"requestParameters": v}).to_string();
+            let view: RecordView = serde_json::from_str(&text).unwrap();
+            let p = view.req();
+            prop_assert_eq!(p.is_some(), !v.is_null());
+            let p = p.cloned().unwrap_or_default();
+            let s = |k: &str| v.get(k).and_then(Value::as_str);
+            prop_assert_eq!(p.bucket_name(), s("bucketName"));
+            prop_assert_eq!(p.key(), s("key"));
+            prop_assert_eq!(p.has_key, v.get("key").is_some());
+            prop_assert_eq!(p.version_id(), s("versionId"));
+            prop_assert_eq!(p.copy_source(), s("x-amz-copy-source"));
+            prop_assert_eq!(p.role_arn(), s("roleArn"));
+            prop_assert_eq!(p.id(), s("id"));
+            prop_assert_eq!(p.credentials.as_ref(), v.get("credentials"));
+            prop_assert_eq!(p.configuration_overrides.as_ref(), v.get("configurationOverrides"));
+        }
+    }
+}
