@@ -11,6 +11,7 @@ pub mod images;
 pub mod nodes;
 pub mod pod_creds;
 pub mod rbac;
+pub mod rbac_usage;
 pub mod submitters;
 pub mod trust;
 pub mod workloads;
