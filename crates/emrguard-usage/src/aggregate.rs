@@ -2,10 +2,14 @@
 //! count, first/last seen, an event id. The same shape as the Athena `usage.sql` result, so an
 //! organisation's trail can be aggregated in Athena and the rows read instead of the logs.
 
-use crate::attribution::{caller_role, job_run_of, session_of, JobRunStart, Session};
-use crate::mapping::{map_parts, map_record, MapInput, Mapped};
+use crate::attribution::{
+    caller_role_view, job_run_of_view, session_of_view, JobRunStart, Session,
+};
+use crate::mapping::{map_parts, map_view, MapInput, Mapped};
+use crate::view::{with_record, RecordView};
 use emrguard_model::aws::misc::CloudTrailRecord;
 use emrguard_model::aws::usage::{SessionSummaryRow, UsageSummaryRow};
+use hashbrown::Equivalent;
 use serde::Serialize;
 use std::collections::{BTreeSet, HashMap, HashSet};
 
@@ -43,6 +47,44 @@ pub struct UseKey {
     pub denied: bool,
 }
 
+/// A [`UseKey`] borrowed, to look one up without building it (hashes as `UseKey` does: the
+/// fields in order).
+#[derive(Hash)]
+struct UseKeyRef<'a> {
+    role_arn: &'a str,
+    access_key_id: &'a str,
+    action: &'a str,
+    resource: &'a str,
+    denied: bool,
+}
+
+impl Equivalent<UseKey> for UseKeyRef<'_> {
+    fn equivalent(&self, k: &UseKey) -> bool {
+        self.denied == k.denied
+            && self.action == k.action
+            && self.resource == k.resource
+            && self.access_key_id == k.access_key_id
+            && self.role_arn == k.role_arn
+    }
+}
+
+impl From<&UseKeyRef<'_>> for UseKey {
+    fn from(k: &UseKeyRef<'_>) -> UseKey {
+        UseKey {
+            role_arn: k.role_arn.to_owned(),
+            access_key_id: k.access_key_id.to_owned(),
+            action: k.action.to_owned(),
+            resource: k.resource.to_owned(),
+            denied: k.denied,
+        }
+    }
+}
+
+fn set(s: &mut String, v: &str) {
+    s.clear();
+    s.push_str(v);
+}
+
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Stats {
     pub count: u64,
@@ -59,12 +101,12 @@ pub struct Stats {
 impl Stats {
     fn add(&mut self, time: &str, id: &str, resource: &str, n: u64) {
         if self.count == 0 || time < self.first_seen.as_str() {
-            self.first_seen = time.to_owned();
-            self.event_id = id.to_owned();
-            self.sample_resource = resource.to_owned();
+            set(&mut self.first_seen, time);
+            set(&mut self.event_id, id);
+            set(&mut self.sample_resource, resource);
         }
         if time > self.last_seen.as_str() {
-            self.last_seen = time.to_owned();
+            set(&mut self.last_seen, time);
         }
         self.count += n;
     }
@@ -86,7 +128,8 @@ impl Stats {
 /// Everything read from the events of a window.
 #[derive(Debug, Default)]
 pub struct Aggregate {
-    pub uses: HashMap<UseKey, Stats>,
+    /// (hashbrown's map: looked up by a borrowed key, once or more per record.)
+    pub uses: hashbrown::HashMap<UseKey, Stats>,
     /// access key → its issue.
     pub sessions: HashMap<String, Session>,
     pub job_runs: Vec<JobRunStart>,
@@ -130,17 +173,39 @@ pub fn collapse_key(key: &str) -> String {
 
 /// `arn:aws:s3:::bucket/key` → `arn:aws:s3:::bucket/<collapsed>*` (root keys kept whole).
 pub fn collapse_resource(resource: &str) -> String {
-    let Some(rest) = resource.strip_prefix("arn:aws:s3:::") else {
-        return resource.to_owned();
+    let mut out = String::new();
+    collapse_resource_into(resource, &mut out);
+    out
+}
+
+/// [`collapse_resource`] into `out` (cleared first; its capacity is reused).
+pub fn collapse_resource_into(resource: &str, out: &mut String) {
+    out.clear();
+    let Some((bucket, key)) = resource
+        .strip_prefix("arn:aws:s3:::")
+        .and_then(|rest| rest.split_once('/'))
+    else {
+        out.push_str(resource);
+        return;
     };
-    let Some((bucket, key)) = rest.split_once('/') else {
-        return resource.to_owned();
-    };
-    let c = collapse_key(key);
-    if c.ends_with('/') {
-        format!("arn:aws:s3:::{bucket}/{c}*")
-    } else {
-        format!("arn:aws:s3:::{bucket}/{c}")
+    out.push_str("arn:aws:s3:::");
+    out.push_str(bucket);
+    out.push('/');
+    match key.rsplit_once('/') {
+        None => out.push_str(key),
+        Some((dir, _)) => {
+            for seg in dir.split('/') {
+                match seg.split_once('=') {
+                    Some((name, _)) if !name.is_empty() => {
+                        out.push_str(name);
+                        out.push_str("=*");
+                    }
+                    _ => out.push_str(seg),
+                }
+                out.push('/');
+            }
+            out.push('*');
+        }
     }
 }
 
@@ -160,78 +225,73 @@ pub fn collapse_prefix(prefix: &str) -> String {
 impl Aggregate {
     /// Add one CloudTrail record.
     pub fn add_record(&mut self, rec: &CloudTrailRecord, window: &Window) {
-        let time = rec.event_time.as_deref().unwrap_or("");
+        with_record(rec, |v| self.add_view(v, window));
+    }
+
+    /// Add one CloudTrail record (as read from a log file).
+    pub fn add_view(&mut self, rec: &RecordView<'_>, window: &Window) {
+        let time = rec.event_time().unwrap_or("");
         if !window.contains(time) {
             return;
         }
         self.records += 1;
         if self.first_seen.is_empty() || time < self.first_seen.as_str() {
-            self.first_seen = time.to_owned();
+            set(&mut self.first_seen, time);
         }
         if time > self.last_seen.as_str() {
-            self.last_seen = time.to_owned();
+            set(&mut self.last_seen, time);
         }
-        if let Some(s) = session_of(rec) {
+        if let Some(s) = session_of_view(rec) {
             self.sessions.insert(s.access_key_id.clone(), s);
         }
-        if let Some(j) = job_run_of(rec) {
+        if let Some(j) = job_run_of_view(rec) {
             self.job_runs.push(j);
         }
-        if rec.event_source.as_deref() == Some("s3.amazonaws.com") {
-            let data = rec.event_category.as_deref() == Some("Data")
-                || rec
-                    .request_parameters
-                    .as_ref()
-                    .and_then(|r| r.get("key"))
-                    .is_some();
+        if rec.event_source() == Some("s3.amazonaws.com") {
+            let req = rec.req();
+            let data = rec.event_category() == Some("Data") || req.is_some_and(|r| r.has_key);
             if data {
-                if let Some(b) = rec
-                    .request_parameters
-                    .as_ref()
-                    .and_then(|r| r.get("bucketName"))
-                    .and_then(|b| b.as_str())
-                {
+                if let Some(b) = req.and_then(|r| r.bucket_name()) {
                     if !self.s3_data_buckets.contains(b) {
                         self.s3_data_buckets.insert(b.to_owned());
                     }
                 }
             }
         }
-        let Some(role) = caller_role(rec) else {
+        let Some(role) = caller_role_view(rec) else {
             self.not_role += 1;
             return;
         };
-        let key = rec
-            .user_identity
-            .as_ref()
-            .and_then(|u| u.access_key_id.as_deref())
-            .unwrap_or("");
-        let id = rec.event_id.as_deref().unwrap_or("");
-        let denied = rec.error_code.as_deref().map(is_denied).unwrap_or(false);
+        let key = rec.access_key_id().unwrap_or("");
+        let id = rec.event_id().unwrap_or("");
+        let denied = rec.error_code().map(is_denied).unwrap_or(false);
         // Other failures (NoSuchKey, throttling) were authorized: they count as uses.
-        match map_record(rec) {
+        match map_view(rec) {
             Mapped::Actions(auths) => {
+                let mut collapsed = String::new();
                 for a in auths {
-                    let k = UseKey {
-                        role_arn: role.clone(),
-                        access_key_id: key.to_owned(),
-                        action: a.action,
-                        resource: collapse_resource(&a.resource),
+                    collapse_resource_into(&a.resource, &mut collapsed);
+                    let k = UseKeyRef {
+                        role_arn: &role,
+                        access_key_id: key,
+                        action: &a.action,
+                        resource: &collapsed,
                         denied,
                     };
-                    let st = self.uses.entry(k).or_default();
+                    let st = self.uses.entry_ref(&k).or_default();
                     st.add(time, id, &a.resource, 1);
                     if let Some(p) = a.s3_prefix {
-                        if st.s3_prefixes.len() < 1000 {
-                            st.s3_prefixes.insert(collapse_prefix(&p));
+                        let p = collapse_prefix(&p);
+                        if st.s3_prefixes.len() < 1000 && !st.s3_prefixes.contains(&p) {
+                            st.s3_prefixes.insert(p);
                         }
                     }
                 }
             }
             Mapped::Unmapped => {
                 let k = (
-                    rec.event_source.clone().unwrap_or_default(),
-                    rec.event_name.clone().unwrap_or_default(),
+                    rec.event_source().unwrap_or_default().to_owned(),
+                    rec.event_name().unwrap_or_default().to_owned(),
                 );
                 self.unmapped.entry(k).or_default().add(time, id, "", 1);
             }

@@ -208,6 +208,15 @@ pub fn analyze(snap: &Snapshot, agg: &Aggregate, opts: &Options) -> UsageReport 
         }
     }
 
+    // In key order, not the map's: which ARN names a role missing from the snapshot, and
+    // which event is the evidence among equal first times, must not vary between runs.
+    for (arn, uses) in by_role.values_mut() {
+        uses.sort_by(|a, b| a.0.cmp(b.0));
+        if let Some((k, _)) = uses.first() {
+            arn.clone_from(&k.role_arn);
+        }
+    }
+
     let store = PolicyStore::from_managed(snap.policies.iter().map(|p| &p.value));
     let mut roles = Vec::new();
     for (rk, (seen_arn, uses)) in by_role {
@@ -466,5 +475,47 @@ fn or_dash(s: &str) -> &str {
         "(none)"
     } else {
         s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+    use super::*;
+    use crate::aggregate::UseKey;
+
+    #[test]
+    fn the_report_does_not_depend_on_map_order() {
+        // Two ARNs with one role key (a session issuer logged as `user/`), equal first times.
+        let mut reports = BTreeSet::new();
+        for _ in 0..20 {
+            let mut agg = Aggregate::default();
+            for (arn, key, id) in [
+                ("arn:aws:iam::1:user/tester", "K1", "e1"),
+                ("arn:aws:iam::1:role/tester", "K2", "e2"),
+                ("arn:aws:iam::1:role/tester", "K3", "e3"),
+            ] {
+                let k = UseKey {
+                    role_arn: arn.into(),
+                    access_key_id: key.into(),
+                    action: "s3:GetObject".into(),
+                    resource: "arn:aws:s3:::b/*".into(),
+                    denied: false,
+                };
+                let st = Stats {
+                    count: 1,
+                    first_seen: "2024-01-01T00:00:00Z".into(),
+                    last_seen: "2024-01-01T00:00:00Z".into(),
+                    event_id: id.into(),
+                    ..Default::default()
+                };
+                agg.uses.insert(k, st);
+            }
+            let r = analyze(&Snapshot::default(), &agg, &Options::default());
+            reports.insert(serde_json::to_string(&r).unwrap());
+        }
+        assert_eq!(reports.len(), 1, "{reports:?}");
+        let r: serde_json::Value = serde_json::from_str(reports.first().unwrap()).unwrap();
+        assert_eq!(r["roles"][0]["role_arn"], "arn:aws:iam::1:role/tester");
     }
 }

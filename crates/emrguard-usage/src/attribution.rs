@@ -2,9 +2,10 @@
 //! `AssumeRoleForPodIdentity` for EKS Pod Identity) ties an access key to a role and a
 //! Kubernetes service account; EMR's service-account names give the component.
 
+use crate::view::{path, with_record, Params, RecordView};
 use emrguard_model::aws::misc::CloudTrailRecord;
 use serde::Serialize;
-use serde_json::Value;
+use std::borrow::Cow;
 
 /// The EMR on EKS component a service account belongs to (shared/spec/domain.md §1.5, §3).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -112,33 +113,32 @@ pub fn role_of_assumed(arn: &str) -> Option<String> {
     Some(format!("{head}:role/{name}"))
 }
 
-fn s<'a>(v: Option<&'a Value>, path: &[&str]) -> Option<&'a str> {
-    let mut cur = v?;
-    for p in path {
-        cur = cur.get(p)?;
-    }
-    cur.as_str()
-}
-
 /// A credential issue from an `AssumeRoleWithWebIdentity` or `AssumeRoleForPodIdentity`
 /// record (successful ones only).
 pub fn session_of(rec: &CloudTrailRecord) -> Option<Session> {
-    if rec.error_code.is_some() {
+    with_record(rec, session_of_view)
+}
+
+pub fn session_of_view(rec: &RecordView<'_>) -> Option<Session> {
+    if rec.error_code().is_some() {
         return None;
     }
-    let req = rec.request_parameters.as_ref();
-    let resp = rec.response_elements.as_ref();
-    let key = s(resp, &["credentials", "accessKeyId"])?.to_owned();
-    let time = rec.event_time.clone().unwrap_or_default();
-    let id = rec.event_id.clone().unwrap_or_default();
-    match rec.event_name.as_deref()? {
+    let req = rec.req();
+    let resp = rec.resp();
+    let key = path(resp?.credentials.as_ref(), &["accessKeyId"])?.to_owned();
+    let time = rec.event_time().unwrap_or_default().to_owned();
+    let id = rec.event_id().unwrap_or_default().to_owned();
+    let assumed = || path(resp?.assumed_role_user.as_ref(), &["arn"]);
+    match rec.event_name()? {
         "AssumeRoleWithWebIdentity" => {
-            let subject = s(resp, &["subjectFromWebIdentityToken"])
-                .or_else(|| rec.user_identity.as_ref()?.user_name.as_deref())?;
+            let subject = resp
+                .and_then(Params::subject_from_web_identity_token)
+                .or_else(|| rec.user_name())?;
             let (ns, sa) = parse_sa_subject(subject)?;
-            let role = s(req, &["roleArn"])
+            let role = req
+                .and_then(Params::role_arn)
                 .map(str::to_owned)
-                .or_else(|| role_of_assumed(s(resp, &["assumedRoleUser", "arn"])?))?;
+                .or_else(|| role_of_assumed(assumed()?))?;
             Some(Session {
                 access_key_id: key,
                 role_arn: role,
@@ -150,9 +150,10 @@ pub fn session_of(rec: &CloudTrailRecord) -> Option<Session> {
             })
         }
         "AssumeRoleForPodIdentity" => {
-            let ns = s(resp, &["subject", "namespace"])?;
-            let sa = s(resp, &["subject", "serviceAccount"])?;
-            let role = role_of_assumed(s(resp, &["assumedRoleUser", "arn"])?)?;
+            let subject = resp?.subject.as_ref();
+            let ns = path(subject, &["namespace"])?;
+            let sa = path(subject, &["serviceAccount"])?;
+            let role = role_of_assumed(assumed()?)?;
             Some(Session {
                 access_key_id: key,
                 role_arn: role,
@@ -170,17 +171,16 @@ pub fn session_of(rec: &CloudTrailRecord) -> Option<Session> {
 /// The role a call was made as: the session issuer (assumed-role sessions), else the role in
 /// the assumed-role ARN.
 pub fn caller_role(rec: &CloudTrailRecord) -> Option<String> {
-    let u = rec.user_identity.as_ref()?;
-    if let Some(arn) = u
-        .session_context
-        .as_ref()
-        .and_then(|c| c.session_issuer.as_ref())
-        .filter(|i| i.issuer_type.as_deref().unwrap_or("Role") == "Role")
-        .and_then(|i| i.arn.as_deref())
-    {
-        return Some(arn.to_owned());
+    with_record(rec, |v| caller_role_view(v).map(Cow::into_owned))
+}
+
+pub fn caller_role_view<'r>(rec: &'r RecordView<'_>) -> Option<Cow<'r, str>> {
+    if let Some((ty, Some(arn))) = rec.session_issuer() {
+        if ty.unwrap_or("Role") == "Role" {
+            return Some(Cow::Borrowed(arn));
+        }
     }
-    role_of_assumed(u.arn.as_deref()?)
+    role_of_assumed(rec.identity_arn()?).map(Cow::Owned)
 }
 
 /// A `StartJobRun` record: which role, release label, template and image a job ran with.
@@ -198,11 +198,11 @@ pub struct JobRunStart {
 
 /// `spark.kubernetes.container.image` from `--conf k=v` submit parameters or the
 /// application configuration.
-fn image_of(req: &Value) -> Option<String> {
+fn image_of(req: &Params<'_>) -> Option<String> {
     let key = "spark.kubernetes.container.image";
-    if let Some(params) = s(
-        Some(req),
-        &["jobDriver", "sparkSubmitJobDriver", "sparkSubmitParameters"],
+    if let Some(params) = path(
+        req.job_driver.as_ref(),
+        &["sparkSubmitJobDriver", "sparkSubmitParameters"],
     ) {
         for tok in params.split_whitespace() {
             if let Some(v) = tok.strip_prefix(&format!("{key}=")) {
@@ -211,7 +211,8 @@ fn image_of(req: &Value) -> Option<String> {
         }
     }
     let confs = req
-        .get("configurationOverrides")?
+        .configuration_overrides
+        .as_ref()?
         .get("applicationConfiguration")?
         .as_array()?;
     confs
@@ -220,31 +221,37 @@ fn image_of(req: &Value) -> Option<String> {
 }
 
 pub fn job_run_of(rec: &CloudTrailRecord) -> Option<JobRunStart> {
-    if rec.event_name.as_deref() != Some("StartJobRun")
-        || rec.event_source.as_deref() != Some("emr-containers.amazonaws.com")
-        || rec.error_code.is_some()
+    with_record(rec, job_run_of_view)
+}
+
+pub fn job_run_of_view(rec: &RecordView<'_>) -> Option<JobRunStart> {
+    if rec.event_name() != Some("StartJobRun")
+        || rec.event_source() != Some("emr-containers.amazonaws.com")
+        || rec.error_code().is_some()
     {
         return None;
     }
-    let req = rec.request_parameters.as_ref()?;
-    let resp = rec.response_elements.as_ref();
+    let req = rec.req()?;
+    let resp = rec.resp();
     // With a template, the role and release label may come from the template's parameters.
-    let role = s(Some(req), &["executionRoleArn"])
-        .or_else(|| s(Some(req), &["jobTemplateParameters", "executionRoleArn"]))
+    let role = req
+        .execution_role_arn()
+        .or_else(|| path(req.job_template_parameters.as_ref(), &["executionRoleArn"]))
         .unwrap_or("")
         .to_owned();
     Some(JobRunStart {
-        job_run_id: s(resp, &["id"]).unwrap_or("").to_owned(),
-        virtual_cluster_id: s(Some(req), &["virtualClusterId"])
-            .or_else(|| s(resp, &["virtualClusterId"]))
+        job_run_id: resp.and_then(Params::id).unwrap_or("").to_owned(),
+        virtual_cluster_id: req
+            .virtual_cluster_id()
+            .or_else(|| resp.and_then(Params::virtual_cluster_id))
             .unwrap_or("")
             .to_owned(),
         role_arn: role,
-        release_label: s(Some(req), &["releaseLabel"]).unwrap_or("").to_owned(),
-        job_template_id: s(Some(req), &["jobTemplateId"]).unwrap_or("").to_owned(),
+        release_label: req.release_label().unwrap_or("").to_owned(),
+        job_template_id: req.job_template_id().unwrap_or("").to_owned(),
         image: image_of(req).unwrap_or_default(),
-        time: rec.event_time.clone().unwrap_or_default(),
-        event_id: rec.event_id.clone().unwrap_or_default(),
+        time: rec.event_time().unwrap_or_default().to_owned(),
+        event_id: rec.event_id().unwrap_or_default().to_owned(),
     })
 }
 

@@ -11,7 +11,8 @@
 //!   guessed.
 //! - [`aggregate`]: uses keyed by (role, access key, action, resource pattern, denied), the
 //!   shape of the Athena `scripts/athena/usage.sql` result ("usage summary" input kind);
-//!   [`stream`] aggregates `.json.gz` log files streaming, in parallel.
+//!   [`stream`] aggregates `.json.gz` log files streaming, in parallel; [`view`] is the
+//!   borrowed record it reads.
 //! - [`analyze()`]: each Allow statement × resource of a role classified into used, unused
 //!   though observable, unobservable (no data events logged per the trail's event
 //!   selectors), plus denied attempts and drift.
@@ -34,6 +35,7 @@ pub mod k8s;
 pub mod mapping;
 pub mod policy;
 pub mod stream;
+pub mod view;
 
 pub use aggregate::{Aggregate, Window};
 pub use analyze::{analyze, Grant, Options, RoleUsage, UsageReport, Use};

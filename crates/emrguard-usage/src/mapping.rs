@@ -2,9 +2,9 @@
 //! `data/operations.tsv` (the AWS service reference's operation → authorized-actions table),
 //! narrowed by the request (versionId, CopyObject's source, ListObjects' prefix, SSE-KMS).
 
+use crate::view::{with_record, Params, RecordView};
 use emrguard_model::aws::misc::CloudTrailRecord;
 use serde_json::Value;
-use std::collections::HashMap;
 use std::sync::OnceLock;
 
 const DATA: &str = include_str!("../data/operations.tsv");
@@ -36,7 +36,17 @@ struct Row {
 pub struct OperationTable {
     version: String,
     /// (event source, event name, variant) → row.
-    rows: HashMap<(String, String, String), Row>,
+    rows: hashbrown::HashMap<(String, String, String), Row>,
+}
+
+/// A row's key borrowed (hashes as the tuple of strings does).
+#[derive(Hash)]
+struct RowKey<'a>(&'a str, &'a str, &'a str);
+
+impl hashbrown::Equivalent<(String, String, String)> for RowKey<'_> {
+    fn equivalent(&self, k: &(String, String, String)) -> bool {
+        self.0 == k.0 && self.1 == k.1 && self.2 == k.2
+    }
 }
 
 impl OperationTable {
@@ -49,7 +59,7 @@ impl OperationTable {
     fn empty() -> OperationTable {
         OperationTable {
             version: String::new(),
-            rows: HashMap::new(),
+            rows: hashbrown::HashMap::new(),
         }
     }
 
@@ -102,11 +112,9 @@ impl OperationTable {
     }
 
     fn row(&self, source: &str, name: &str, variant: &str) -> Option<&Row> {
-        let k = (source.to_owned(), name.to_owned(), variant.to_owned());
-        self.rows.get(&k).or_else(|| {
+        self.rows.get(&RowKey(source, name, variant)).or_else(|| {
             // A variant the table does not distinguish is the plain call.
-            let plain = (source.to_owned(), name.to_owned(), String::new());
-            self.rows.get(&plain)
+            self.rows.get(&RowKey(source, name, ""))
         })
     }
 }
@@ -139,39 +147,37 @@ pub fn variant(req: Option<&Value>) -> &'static str {
     }
 }
 
-fn str_field<'a>(v: Option<&'a Value>, k: &str) -> Option<&'a str> {
-    v?.get(k)?.as_str()
-}
-
 /// Map a CloudTrail record.
 pub fn map_record(rec: &CloudTrailRecord) -> Mapped {
-    let (Some(src), Some(name)) = (rec.event_source.as_deref(), rec.event_name.as_deref()) else {
+    with_record(rec, map_view)
+}
+
+/// Map a CloudTrail record (as read from a log file).
+pub fn map_view<'a>(rec: &RecordView<'a>) -> Mapped {
+    let (Some(src), Some(name)) = (rec.event_source(), rec.event_name()) else {
         return Mapped::Unmapped;
     };
-    let req = rec.request_parameters.as_ref();
-    let resp = rec.response_elements.as_ref();
-    let event_arns: Vec<&str> = rec
-        .resources
-        .iter()
-        .flatten()
-        .filter_map(|r| r.arn.as_deref())
-        .collect();
-    let bucket = str_field(req, "bucketName").unwrap_or("");
-    let key = str_field(req, "key").unwrap_or("");
-    let sse = str_field(req, "x-amz-server-side-encryption")
-        .or_else(|| str_field(resp, "x-amz-server-side-encryption"))
-        .unwrap_or("");
-    let kms_key = str_field(req, "x-amz-server-side-encryption-aws-kms-key-id")
-        .or_else(|| str_field(resp, "x-amz-server-side-encryption-aws-kms-key-id"))
-        .unwrap_or("");
+    let req = rec.req();
+    let resp = rec.resp();
+    let event_arns: Vec<&str> = rec.resource_arns().collect();
+    let field = |f: for<'x> fn(&'x Params<'a>) -> Option<&'x str>| req.and_then(f);
+    let either = |f: for<'x> fn(&'x Params<'a>) -> Option<&'x str>| {
+        req.and_then(f).or_else(|| resp.and_then(f))
+    };
+    let sse = either(Params::sse).unwrap_or("");
+    let kms_key = either(Params::sse_kms_key_id).unwrap_or("");
+    let variant = match field(Params::version_id) {
+        Some(s) if !s.is_empty() => "version",
+        _ => "",
+    };
     map_parts(&MapInput {
         source: src,
         name,
-        variant: variant(req),
-        bucket,
-        key,
-        prefix: str_field(req, "prefix"),
-        copy_source: str_field(req, "x-amz-copy-source"),
+        variant,
+        bucket: field(Params::bucket_name).unwrap_or(""),
+        key: field(Params::key).unwrap_or(""),
+        prefix: field(Params::prefix),
+        copy_source: field(Params::copy_source),
         sse_kms_key: (sse == "aws:kms").then_some(kms_key),
         event_arns: &event_arns,
     })

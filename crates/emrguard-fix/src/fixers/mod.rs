@@ -16,6 +16,7 @@ pub mod nodegroup_replace;
 pub mod nodes;
 pub mod pod_creds;
 pub mod rbac;
+pub mod rbac_usage;
 pub mod sg_ingress;
 pub mod submitters;
 pub mod system_masters;

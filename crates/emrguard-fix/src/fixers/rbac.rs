@@ -65,6 +65,7 @@ fn run(fcx: &FixContext<'_, '_, '_>, findings: &[&Finding]) -> Vec<Fix> {
             None => merged.push(f),
         }
     }
+    super::rbac_usage::attach(fcx, findings, &mut merged);
     merged
 }
 
