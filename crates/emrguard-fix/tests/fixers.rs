@@ -213,3 +213,35 @@ fn submitter_all_virtual_clusters() {
     );
     insta::assert_snapshot!("IAM031", text);
 }
+
+/// With CloudTrail usage in the snapshot, the execution-role policy is built from what the
+/// role was seen doing (issues 12 and 13): S3 narrowed to the prefixes its calls used, beside
+/// the job-derived statements; Glue calls without named resources keep IAM005 open.
+#[test]
+fn exec_policy_from_cloudtrail_usage() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/exec-usage")
+        .canonicalize()
+        .unwrap();
+    let (claimed, text) = fix_dir("IAM004", &dir, Config::default());
+    assert!(
+        claimed.iter().any(|id| id.starts_with("IAM004-")),
+        "{claimed:?}"
+    );
+    assert!(
+        !claimed.iter().any(|id| id.starts_with("IAM005-")),
+        "Glue resources are not named by the usage: {claimed:?}"
+    );
+    // The observed statements: the partitioned prefixes the jobs read and wrote.
+    assert!(text.contains("\"Sid\": \"ObservedUsed"), "{text}");
+    assert!(
+        text.contains("arn:aws:s3:::datalake/raw/events/dt=*/*"),
+        "{text}"
+    );
+    assert!(
+        text.contains("arn:aws:s3:::datalake/curated/events/dt=*/*"),
+        "{text}"
+    );
+    assert!(!text.contains("\"s3:*\""), "{text}");
+    insta::assert_snapshot!("exec_usage", text);
+}

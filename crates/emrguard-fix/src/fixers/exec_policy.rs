@@ -11,9 +11,13 @@
 //! - Logs: `s3:PutObject` under each `logUri`, `logs:CreateLogStream`,
 //!   `logs:DescribeLogStreams`, `logs:PutLogEvents` on each CloudWatch log group (the EMR on
 //!   EKS guide's policy), in the estate's region and account.
-//! - Glue: from the usage summary when one is present ([`glue_usage`], the usage-audit seam);
-//!   without one, jobs that name the Glue catalog keep Glue access on the account's catalog and
-//!   the README asks which databases.
+//! - What CloudTrail shows the role using, when the snapshot has CloudTrail records or a usage
+//!   summary (the usage audit, `emrguard_usage`): its least-privilege statements (real ARNs, S3
+//!   keys collapsed to the prefixes used) are added, and the Glue databases they name replace
+//!   the account-wide Glue grant. The job-derived statements stay beside them: a log
+//!   destination or a job path the window did not show must keep working (IAM011, POD005).
+//!   Without usage, jobs that name the Glue catalog keep Glue access on the account's catalog
+//!   and the README asks which databases.
 //!
 //! Everything else the role had (managed policies, other inline policies) is removed, and the
 //! README lists it for a decision: a job that needs more shows it in its first failed run, a
@@ -52,10 +56,131 @@ pub struct Usage {
     pub glue: bool,
 }
 
-/// The usage-audit seam: Glue databases/tables a usage summary shows the role using. None
-/// until that summary exists (issue: usage audit); then it is the source.
-pub fn glue_usage(_fcx: &FixContext<'_, '_, '_>, _role_arn: &str) -> Option<Vec<String>> {
-    None
+/// What the usage audit saw one role do.
+#[derive(Debug, Clone)]
+pub struct Observed {
+    /// The usage audit's least-privilege statements (Sids prefixed `Observed`).
+    pub statements: Vec<Value>,
+    /// Glue databases the role's calls named.
+    pub glue_dbs: Vec<String>,
+    pub window: String,
+    pub events: u64,
+    /// Denied attempts (action, resource): listed, not granted.
+    pub denied: Vec<(String, String)>,
+    /// The statements fit the inline-policy size left beside the job-derived ones.
+    pub fits: bool,
+}
+
+/// The usage report of the roles the fixer changes, when the snapshot has CloudTrail records
+/// or usage summaries; computed once for all of them.
+pub fn usage_report(
+    fcx: &FixContext<'_, '_, '_>,
+    roles: &[&str],
+) -> Option<emrguard_usage::UsageReport> {
+    let snap = fcx.cx.index.snap;
+    if (snap.cloudtrail.is_empty() && snap.usage_rows.is_empty()) || roles.is_empty() {
+        return None;
+    }
+    Some(emrguard_usage::report_for_snapshot(
+        snap,
+        &emrguard_usage::Options {
+            roles: roles.iter().map(|r| (*r).to_owned()).collect(),
+            ..Default::default()
+        },
+    ))
+}
+
+/// The Glue database a Glue resource ARN names (`database/DB`, `table/DB/T`, `partition/DB/T/..`).
+fn glue_database(resource: &str) -> Option<String> {
+    let res = resource.splitn(6, ':').nth(5)?;
+    let mut parts = res.split('/');
+    match parts.next()? {
+        "database" | "table" | "partition" | "userDefinedFunction" => {
+            let db = parts.next()?;
+            (!db.is_empty() && !db.contains('*')).then(|| db.to_owned())
+        }
+        _ => None,
+    }
+}
+
+/// `st` without the Glue actions it grants on `*` when `glue_granted` (the job-derived Glue
+/// statement covers them); those actions go to `unnamed`. None when nothing is left.
+fn narrow_unnamed(st: &Value, glue_granted: bool, unnamed: &mut Vec<String>) -> Option<Value> {
+    if !glue_granted || st.get("Resource").and_then(Value::as_str) != Some("*") {
+        return Some(st.clone());
+    }
+    let actions: Vec<String> = match st.get("Action") {
+        Some(Value::String(a)) => vec![a.clone()],
+        Some(Value::Array(a)) => a
+            .iter()
+            .filter_map(|x| x.as_str().map(str::to_owned))
+            .collect(),
+        _ => return Some(st.clone()),
+    };
+    let (glue, rest): (Vec<String>, Vec<String>) =
+        actions.into_iter().partition(|a| a.starts_with("glue:"));
+    unnamed.extend(glue);
+    if rest.is_empty() {
+        return None;
+    }
+    let mut out = st.clone();
+    if let Some(o) = out.as_object_mut() {
+        o.insert("Action".into(), json!(rest));
+    }
+    Some(out)
+}
+
+/// What `report` shows `role_arn` using, within `room` characters of policy.
+pub fn observed(
+    report: Option<&emrguard_usage::UsageReport>,
+    role_arn: &str,
+    room: usize,
+) -> Option<Observed> {
+    let report = report?;
+    let ru = report.role(role_arn)?;
+    if ru.used.is_empty() {
+        return None;
+    }
+    let gp = emrguard_usage::least_privilege_policy(
+        ru,
+        &emrguard_usage::PolicyOptions {
+            max_chars: room,
+            include_denied: false,
+        },
+    );
+    let statements = gp
+        .document
+        .get("Statement")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|mut st| {
+            if let Some(o) = st.as_object_mut() {
+                let sid = o
+                    .get("Sid")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_owned();
+                o.insert("Sid".into(), Value::String(format!("Observed{sid}")));
+            }
+            st
+        })
+        .collect();
+    let glue_dbs: BTreeSet<String> = ru
+        .used
+        .iter()
+        .filter(|u| u.action.starts_with("glue:"))
+        .filter_map(|u| glue_database(&u.resource))
+        .collect();
+    Some(Observed {
+        statements,
+        glue_dbs: glue_dbs.into_iter().collect(),
+        window: report.window_text(),
+        events: ru.events,
+        denied: gp.denied_not_granted,
+        fits: gp.fits,
+    })
 }
 
 fn s3_parts(s: &str) -> Option<(String, String)> {
@@ -268,20 +393,62 @@ fn run(fcx: &FixContext<'_, '_, '_>, findings: &[&Finding]) -> Vec<Fix> {
             by_role.entry(arn).or_default().push(f);
         }
     }
+    let roles: Vec<&str> = by_role.keys().copied().collect();
+    let report = usage_report(fcx, &roles);
     let mut out = Vec::new();
     for (arn, fs) in by_role {
         let Some(role) = fcx.cx.index.role(arn) else {
             continue;
         };
-        out.extend(fix_role(fcx, role, &fs));
+        out.extend(fix_role(fcx, role, &fs, report.as_ref()));
     }
     out
 }
 
-fn fix_role(fcx: &FixContext<'_, '_, '_>, role: &Located<Role>, fs: &[&Finding]) -> Vec<Fix> {
+fn fix_role(
+    fcx: &FixContext<'_, '_, '_>,
+    role: &Located<Role>,
+    fs: &[&Finding],
+    report: Option<&emrguard_usage::UsageReport>,
+) -> Vec<Fix> {
     let u = usage(fcx, &role.arn);
-    let dbs = glue_usage(fcx, &role.arn);
-    let doc = policy(fcx, &u, dbs.as_deref());
+    // The job-derived document first, to know the room left for what CloudTrail shows.
+    let base = policy(fcx, &u, None);
+    let room = emrguard_usage::policy::INLINE_ROLE_POLICY_LIMIT
+        .saturating_sub(emrguard_usage::policy::policy_size(&base));
+    let seen = observed(report, &role.arn, room);
+    let dbs: Option<Vec<String>> = seen
+        .as_ref()
+        .filter(|o| !o.glue_dbs.is_empty())
+        .map(|o| o.glue_dbs.clone());
+    let mut doc = policy(fcx, &u, dbs.as_deref());
+    // Calls whose resource CloudTrail does not name come out on `*`; where the job-derived
+    // statements already grant that service (Glue), they add nothing but a wildcard.
+    let mut unnamed: Vec<String> = Vec::new();
+    let observed_statements: Vec<Value> = seen
+        .as_ref()
+        .map(|o| {
+            o.statements
+                .iter()
+                .filter_map(|st| narrow_unnamed(st, u.glue, &mut unnamed))
+                .collect()
+        })
+        .unwrap_or_default();
+    // Glue used on resources CloudTrail does not name, with no job-derived Glue statement:
+    // kept (the jobs use it), but the all-tables finding stays open.
+    let glue_wide = observed_statements.iter().any(|st| {
+        st.get("Resource").and_then(Value::as_str) == Some("*")
+            && match st.get("Action") {
+                Some(Value::String(a)) => a.starts_with("glue:"),
+                Some(Value::Array(a)) => a
+                    .iter()
+                    .any(|x| x.as_str().is_some_and(|x| x.starts_with("glue:"))),
+                _ => false,
+            }
+    });
+    if let Some(Value::Array(st)) = doc.get_mut("Statement") {
+        st.extend(observed_statements.iter().cloned());
+    }
     let name = &role.role_name;
     let fname = crate::file_name(name);
     let path = format!("artifacts/iam/{fname}.policy.json");
@@ -345,8 +512,48 @@ fn fix_role(fcx: &FixContext<'_, '_, '_>, role: &Located<Role>, fs: &[&Finding])
             "The write access on entry-point argument paths of `{name}` is a guess (arguments may be inputs): keep it only for real outputs."
         ));
     }
+    if let Some(o) = &seen {
+        details.push(format!(
+            "CloudTrail shows {} call(s) of `{name}` over {}: the policy also grants exactly what they used ({} statement(s), S3 keys collapsed to the prefixes used){}.",
+            o.events,
+            o.window,
+            observed_statements.len(),
+            if o.glue_dbs.is_empty() { String::new() } else { format!("; Glue limited to database(s) {}", o.glue_dbs.join(", ")) }
+        ));
+        decisions.push(format!(
+            "The usage window is {}: permissions `{name}`'s jobs use less often than that (month-end runs, backfills) are not in the observed statements; add them to `{path}` if they are needed.",
+            o.window
+        ));
+        if !unnamed.is_empty() {
+            decisions.push(format!(
+                "CloudTrail does not name the resources of `{name}`'s calls {}: the Glue statement above covers them; name the databases to narrow it.",
+                unnamed.join(", ")
+            ));
+        }
+        if !o.denied.is_empty() {
+            let d: Vec<String> = o
+                .denied
+                .iter()
+                .map(|(a, r)| format!("{a} on {r}"))
+                .collect();
+            decisions.push(format!(
+                "CloudTrail shows denied attempts of `{name}` ({}): not granted; grant them only if the jobs need them.",
+                d.join(", ")
+            ));
+        }
+        if !o.fits {
+            decisions.push(format!(
+                "The observed statements of `{name}` do not fit the inline-policy size limit even with S3 prefixes widened to buckets: split them into a managed policy."
+            ));
+        }
+    }
     let mut claimed: Vec<String> = fs.iter().map(|f| f.id.clone()).collect();
-    if u.glue && dbs.is_none() {
+    if glue_wide {
+        decisions.push(format!(
+            "CloudTrail shows `{name}` calling Glue without naming the databases or tables: the observed Glue actions stay on every table; name the databases."
+        ));
+        claimed.retain(|id| !id.starts_with("IAM005-"));
+    } else if u.glue && dbs.is_none() {
         decisions.push(format!(
             "Jobs of `{name}` use the Glue Data Catalog; without a usage summary the policy keeps every database and table of the account: name the databases."
         ));
@@ -461,6 +668,22 @@ fn boundary_fix(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn glue_databases_of_resources() {
+        let a = "arn:aws:glue:us-west-2:111122223333:";
+        assert_eq!(
+            glue_database(&format!("{a}table/sales/orders")),
+            Some("sales".into())
+        );
+        assert_eq!(
+            glue_database(&format!("{a}database/sales")),
+            Some("sales".into())
+        );
+        assert_eq!(glue_database(&format!("{a}catalog")), None);
+        assert_eq!(glue_database(&format!("{a}table/*/*")), None);
+        assert_eq!(glue_database("*"), None);
+    }
 
     #[test]
     fn folders_and_paths() {
