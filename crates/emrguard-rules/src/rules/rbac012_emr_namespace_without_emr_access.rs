@@ -29,7 +29,7 @@ declare_rule! {
     /// no access entry AWSServiceRoleForAmazonEMRContainers + AmazonEMRJobPolicy for spark-team-c
     ///
     /// Role AWSServiceRoleForAmazonEMRContainers (mapped to user emr-containers: nowhere)
-    /// → one of: Namespace spark-a, spark-b, ... (400 EMR namespaces)
+    /// → Namespace 400 EMR namespaces (no working EMR access)
     /// ```
     ///
     /// ## Remediation
@@ -150,13 +150,17 @@ impl Rule for EmrNamespaceWithoutEmrAccess {
                     PathStep::new(Kind::Role, "AWSServiceRoleForAmazonEMRContainers")
                         .detail("mapped to user emr-containers: nowhere"),
                 );
-            b = b.fork(
-                Kind::Namespace,
-                format!("{n} EMR namespaces"),
-                unmapped
-                    .iter()
-                    .map(|ns| PathStep::new(Kind::Namespace, ns.clone()))
-                    .collect(),
+            // One step for the reach (the namespaces are listed in `namespaces`), as RBAC015.
+            b = b.step(
+                PathStep::new(
+                    Kind::Namespace,
+                    if n == 1 {
+                        unmapped.first().cloned().unwrap_or_default()
+                    } else {
+                        format!("{n} EMR namespaces")
+                    },
+                )
+                .detail("no working EMR access"),
             );
             for ns in &unmapped {
                 for v in cx.index.virtual_clusters_on(ns) {
