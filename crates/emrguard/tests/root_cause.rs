@@ -355,6 +355,12 @@ fn emr_unmapped_everywhere_is_one_finding_on_the_cluster() {
     assert!(cluster.get("namespace").is_none());
     let msg = cluster["message"].as_str().unwrap();
     assert!(msg.contains("in 12 EMR namespaces"), "{msg}");
+    assert_eq!(cluster["path"][0]["kind"], "IamRole");
+    let fix = cluster["remediation"].as_str().unwrap();
+    assert!(
+        fix.contains("--access-scope type=namespace,namespaces=emr-00,emr-01,"),
+        "{fix}"
+    );
     let ns = rbac012
         .iter()
         .find(|f| f["resource"]["kind"] == "Namespace")

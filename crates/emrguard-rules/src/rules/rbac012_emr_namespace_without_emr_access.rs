@@ -141,13 +141,21 @@ impl Rule for EmrNamespaceWithoutEmrAccess {
                     "No aws-auth entry or access entry maps AWSServiceRoleForAmazonEMRContainers to user `emr-containers`, and no `AmazonEMRJobPolicy` access entry covers {}: EMR has no working access {scope} (RoleBindings to user `emr-containers` grant nothing while no IAM principal becomes that user).",
                     if n == 1 { "that namespace" } else { "them" },
                 ))
-                .remediation(format!(
-                    "Map the service-linked role once: `eksctl create iamidentitymapping --cluster {cluster} --arn arn:{}:iam::{}:role/AWSServiceRoleForAmazonEMRContainers --username emr-containers` (or, with access entries, `aws eks create-access-entry --cluster-name {cluster} --principal-arn` that role and associate `AmazonEMRJobPolicy` scoped to the EMR namespaces).",
-                    values.partition(),
-                    values.account()
-                ))
+                .remediation({
+                    let (p, a) = (values.partition(), values.account());
+                    let slr = format!("arn:{p}:iam::{a}:role/aws-service-role/emr-containers.amazonaws.com/AWSServiceRoleForAmazonEMRContainers");
+                    format!(
+                        "Map the service-linked role once, either in aws-auth (`eksctl create iamidentitymapping --cluster {cluster} --arn arn:{p}:iam::{a}:role/AWSServiceRoleForAmazonEMRContainers --username emr-containers`; aws-auth takes the role without its path) or with an access entry (`aws eks create-access-entry --cluster-name {cluster} --principal-arn {slr}`, then `aws eks associate-access-policy --cluster-name {cluster} --principal-arn {slr} --policy-arn arn:{p}:eks::aws:cluster-access-policy/AmazonEMRJobPolicy --access-scope type=namespace,namespaces={}`).",
+                        unmapped.join(",")
+                    )
+                })
                 .step(
-                    PathStep::new(Kind::Role, "AWSServiceRoleForAmazonEMRContainers")
+                    PathStep::new(Kind::IamRole, "AWSServiceRoleForAmazonEMRContainers")
+                        .arn(Some(&format!(
+                            "arn:{}:iam::{}:role/aws-service-role/emr-containers.amazonaws.com/AWSServiceRoleForAmazonEMRContainers",
+                            values.partition(),
+                            values.account()
+                        )))
                         .detail("mapped to user emr-containers: nowhere"),
                 );
             // One step for the reach (the namespaces are listed in `namespaces`), as RBAC015.
