@@ -216,7 +216,7 @@ fn submitter_all_virtual_clusters() {
 
 /// With CloudTrail usage in the snapshot, the execution-role policy is built from what the
 /// role was seen doing (issues 12 and 13): S3 narrowed to the prefixes its calls used, beside
-/// the job-derived statements; Glue calls without named resources keep IAM005 open.
+/// the job-derived statements, Glue to the database and table its calls named.
 #[test]
 fn exec_policy_from_cloudtrail_usage() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -228,9 +228,14 @@ fn exec_policy_from_cloudtrail_usage() {
         claimed.iter().any(|id| id.starts_with("IAM004-")),
         "{claimed:?}"
     );
+    // The Glue calls name their database and table: the every-table grant goes too.
     assert!(
-        !claimed.iter().any(|id| id.starts_with("IAM005-")),
-        "Glue resources are not named by the usage: {claimed:?}"
+        claimed.iter().any(|id| id.starts_with("IAM005-")),
+        "{claimed:?}"
+    );
+    assert!(
+        text.contains("arn:aws:glue:us-east-1:111122223333:table/db/events"),
+        "{text}"
     );
     // The observed statements: the partitioned prefixes the jobs read and wrote.
     assert!(text.contains("\"Sid\": \"ObservedUsed"), "{text}");

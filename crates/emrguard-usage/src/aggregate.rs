@@ -332,6 +332,8 @@ impl Aggregate {
             copy_source: (!r.copy_source.is_empty()).then_some(r.copy_source.as_str()),
             sse_kms_key: (r.variant == "sse-kms").then_some(""),
             event_arns: &[],
+            // Usage-summary rows carry no Glue names: Glue maps to `*` there.
+            ..Default::default()
         };
         let denied = is_denied(&r.error_code);
         match map_parts(&m) {

@@ -23,6 +23,23 @@ pub enum ResourceKind {
     Any,
     /// The record's `resources[].ARN`, else `*`.
     Event,
+    /// Glue Data Catalog objects named by the request (IAM checks the catalog, the database and
+    /// the table; AWS Glue developer guide, "Specifying AWS Glue resource ARNs"); `*` when the
+    /// request names no database (or the region/account are unknown).
+    Glue(GlueScope),
+}
+
+/// Which Glue objects an operation is authorized on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GlueScope {
+    /// `catalog` and `database/*` (GetDatabases).
+    Catalog,
+    /// `catalog`, `database/DB` (DB from `name`, else `databaseName`).
+    Database,
+    /// `catalog`, `database/DB`, `table/DB/T` (T from `tableName`, else `name`).
+    Table,
+    /// `catalog`, `database/DB`, `table/DB/*` (GetTables, CreateTable, UpdateTable).
+    Tables,
 }
 
 #[derive(Debug, Clone)]
@@ -80,6 +97,10 @@ impl OperationTable {
                         "copy" => ResourceKind::Copy,
                         "any" => ResourceKind::Any,
                         "event" => ResourceKind::Event,
+                        "glue-catalog" => ResourceKind::Glue(GlueScope::Catalog),
+                        "glue-database" => ResourceKind::Glue(GlueScope::Database),
+                        "glue-table" => ResourceKind::Glue(GlueScope::Table),
+                        "glue-tables" => ResourceKind::Glue(GlueScope::Tables),
                         other => return Err(format!("line {}: unknown resource {other:?}", i + 1)),
                     };
                     let actions = actions
@@ -180,6 +201,13 @@ pub fn map_view<'a>(rec: &RecordView<'a>) -> Mapped {
         copy_source: field(Params::copy_source),
         sse_kms_key: (sse == "aws:kms").then_some(kms_key),
         event_arns: &event_arns,
+        region: rec.aws_region().unwrap_or(""),
+        account: field(Params::catalog_id)
+            .or_else(|| rec.identity_arn().and_then(|a| a.split(':').nth(4)))
+            .unwrap_or(""),
+        database_name: field(Params::database_name),
+        table_name: field(Params::table_name),
+        name_param: field(Params::name),
     })
 }
 
@@ -197,6 +225,55 @@ pub struct MapInput<'a> {
     /// SSE-KMS was used; the key ARN or id when logged (may be empty).
     pub sse_kms_key: Option<&'a str>,
     pub event_arns: &'a [&'a str],
+    /// The record's region and account (the catalog's: `catalogId`, else the caller's).
+    pub region: &'a str,
+    pub account: &'a str,
+    /// Glue: `databaseName`, `tableName` and `name` of the request.
+    pub database_name: Option<&'a str>,
+    pub table_name: Option<&'a str>,
+    pub name_param: Option<&'a str>,
+}
+
+/// `aws`, `aws-cn` or `aws-us-gov` for a region.
+fn partition_of(region: &str) -> &'static str {
+    if region.starts_with("cn-") {
+        "aws-cn"
+    } else if region.starts_with("us-gov-") {
+        "aws-us-gov"
+    } else {
+        "aws"
+    }
+}
+
+/// The Glue resources `scope` names for `m`, or None when the request does not say.
+fn glue_resources(m: &MapInput<'_>, scope: GlueScope) -> Option<Vec<String>> {
+    let ok = |s: &str| !s.is_empty() && !s.contains(['*', '?', '/', ':']);
+    if !ok(m.region) || !m.account.chars().all(|c| c.is_ascii_digit()) || m.account.is_empty() {
+        return None;
+    }
+    let base = format!(
+        "arn:{}:glue:{}:{}:",
+        partition_of(m.region),
+        m.region,
+        m.account
+    );
+    let catalog = format!("{base}catalog");
+    let db = match scope {
+        GlueScope::Catalog => return Some(vec![catalog, format!("{base}database/*")]),
+        GlueScope::Database => m.name_param.or(m.database_name),
+        GlueScope::Table | GlueScope::Tables => m.database_name,
+    }
+    .filter(|d| ok(d))?;
+    let mut out = vec![catalog, format!("{base}database/{db}")];
+    match scope {
+        GlueScope::Table => {
+            let t = m.table_name.or(m.name_param).filter(|t| ok(t))?;
+            out.push(format!("{base}table/{db}/{t}"));
+        }
+        GlueScope::Tables => out.push(format!("{base}table/{db}/*")),
+        _ => {}
+    }
+    Some(out)
 }
 
 pub fn map_parts(m: &MapInput<'_>) -> Mapped {
@@ -256,7 +333,14 @@ pub fn map_parts(m: &MapInput<'_>) -> Mapped {
                 push(&mut out, a, "*".to_owned());
             }
         }
-        ResourceKind::Event => {
+        ResourceKind::Glue(scope) if glue_resources(m, scope).is_some() => {
+            for a in &row.actions {
+                for r in glue_resources(m, scope).into_iter().flatten() {
+                    push(&mut out, a, r);
+                }
+            }
+        }
+        ResourceKind::Event | ResourceKind::Glue(_) => {
             for a in &row.actions {
                 if m.event_arns.is_empty() {
                     push(&mut out, a, "*".to_owned());
@@ -345,6 +429,58 @@ mod tests {
                 ("s3:GetObject", "arn:aws:s3:::src/in/a")
             ]
         );
+    }
+
+    #[test]
+    fn glue_calls_name_catalog_database_and_table() {
+        let m = |v: serde_json::Value| match map_record(&rec(v)) {
+            Mapped::Actions(a) => a
+                .into_iter()
+                .map(|x| format!("{} {}", x.action, x.resource))
+                .collect::<Vec<_>>(),
+            Mapped::Unmapped => vec![],
+        };
+        let who = serde_json::json!({"type": "AssumedRole",
+            "arn": "arn:aws:sts::111122223333:assumed-role/job/s"});
+        let a = m(
+            serde_json::json!({"eventSource": "glue.amazonaws.com", "eventName": "GetTable",
+            "awsRegion": "eu-west-1", "userIdentity": who,
+            "requestParameters": {"databaseName": "sales", "name": "orders"}}),
+        );
+        assert_eq!(
+            a,
+            vec![
+                "glue:GetTable arn:aws:glue:eu-west-1:111122223333:catalog",
+                "glue:GetTable arn:aws:glue:eu-west-1:111122223333:database/sales",
+                "glue:GetTable arn:aws:glue:eu-west-1:111122223333:table/sales/orders",
+            ]
+        );
+        // Another account's catalog.
+        let a = m(
+            serde_json::json!({"eventSource": "glue.amazonaws.com", "eventName": "GetPartitions",
+            "awsRegion": "eu-west-1", "userIdentity": who,
+            "requestParameters": {"catalogId": "444455556666", "databaseName": "sales", "tableName": "orders"}}),
+        );
+        assert!(a.iter().all(|x| x.contains(":444455556666:")), "{a:?}");
+        // GetTables: every table of the database; no database named: `*`.
+        let a = m(
+            serde_json::json!({"eventSource": "glue.amazonaws.com", "eventName": "GetTables",
+            "awsRegion": "eu-west-1", "userIdentity": who, "requestParameters": {"databaseName": "sales"}}),
+        );
+        assert!(a.contains(
+            &"glue:GetTables arn:aws:glue:eu-west-1:111122223333:table/sales/*".to_owned()
+        ));
+        let a = m(
+            serde_json::json!({"eventSource": "glue.amazonaws.com", "eventName": "GetTable",
+            "awsRegion": "eu-west-1", "userIdentity": who, "requestParameters": {"name": "orders"}}),
+        );
+        assert_eq!(a, vec!["glue:GetTable *"]);
+        // A wildcard in a logged name is not a resource.
+        let a = m(
+            serde_json::json!({"eventSource": "glue.amazonaws.com", "eventName": "GetDatabase",
+            "awsRegion": "eu-west-1", "userIdentity": who, "requestParameters": {"name": "s*"}}),
+        );
+        assert_eq!(a, vec!["glue:GetDatabase *"]);
     }
 
     #[test]

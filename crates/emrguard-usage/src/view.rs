@@ -135,6 +135,9 @@ impl<'a> RecordView<'a> {
     pub fn event_name(&self) -> Option<&str> {
         get(&self.event_name)
     }
+    pub fn aws_region(&self) -> Option<&str> {
+        get(&self.aws_region)
+    }
     pub fn error_code(&self) -> Option<&str> {
         get(&self.error_code)
     }
@@ -204,6 +207,11 @@ pub struct Params<'a> {
     pub job_template_id: Option<Cow<'a, str>>,
     pub subject_from_web_identity_token: Option<Cow<'a, str>>,
     pub id: Option<Cow<'a, str>>,
+    /// Glue: `databaseName`, `tableName`, `name` (a database's or table's), `catalogId`.
+    pub database_name: Option<Cow<'a, str>>,
+    pub table_name: Option<Cow<'a, str>>,
+    pub name: Option<Cow<'a, str>>,
+    pub catalog_id: Option<Cow<'a, str>>,
     pub credentials: Option<Value>,
     pub assumed_role_user: Option<Value>,
     pub subject: Option<Value>,
@@ -233,7 +241,11 @@ impl Params<'_> {
         release_label,
         job_template_id,
         subject_from_web_identity_token,
-        id
+        id,
+        database_name,
+        table_name,
+        name,
+        catalog_id
     );
 }
 
@@ -261,6 +273,10 @@ enum PKey {
     JobTemplateId,
     SubjectFromWebIdentityToken,
     Id,
+    DatabaseName,
+    TableName,
+    Name,
+    CatalogId,
     Credentials,
     AssumedRoleUser,
     Subject,
@@ -294,6 +310,10 @@ impl<'de> Deserialize<'de> for PKey {
                     "jobTemplateId" => PKey::JobTemplateId,
                     "subjectFromWebIdentityToken" => PKey::SubjectFromWebIdentityToken,
                     "id" => PKey::Id,
+                    "databaseName" => PKey::DatabaseName,
+                    "tableName" => PKey::TableName,
+                    "name" => PKey::Name,
+                    "catalogId" => PKey::CatalogId,
                     "credentials" => PKey::Credentials,
                     "assumedRoleUser" => PKey::AssumedRoleUser,
                     "subject" => PKey::Subject,
@@ -469,6 +489,10 @@ impl<'de> Visitor<'de> for ParamsV {
                 PKey::JobTemplateId => p.job_template_id = s(&mut m)?,
                 PKey::SubjectFromWebIdentityToken => p.subject_from_web_identity_token = s(&mut m)?,
                 PKey::Id => p.id = s(&mut m)?,
+                PKey::DatabaseName => p.database_name = s(&mut m)?,
+                PKey::TableName => p.table_name = s(&mut m)?,
+                PKey::Name => p.name = s(&mut m)?,
+                PKey::CatalogId => p.catalog_id = s(&mut m)?,
                 PKey::Credentials => p.credentials = Some(m.next_value()?),
                 PKey::AssumedRoleUser => p.assumed_role_user = Some(m.next_value()?),
                 PKey::Subject => p.subject = Some(m.next_value()?),
@@ -547,7 +571,7 @@ mod props {
     use super::*;
     use proptest::prelude::*;
 
-    const KEYS: [&str; 9] = [
+    const KEYS: [&str; 13] = [
         "bucketName",
         "key",
         "versionId",
@@ -557,6 +581,10 @@ mod props {
         "configurationOverrides",
         "id",
         "other",
+        "databaseName",
+        "tableName",
+        "name",
+        "catalogId",
     ];
 
     fn json() -> impl Strategy<Value = Value> {
@@ -594,6 +622,10 @@ mod props {
             prop_assert_eq!(p.copy_source(), s("x-amz-copy-source"));
             prop_assert_eq!(p.role_arn(), s("roleArn"));
             prop_assert_eq!(p.id(), s("id"));
+            prop_assert_eq!(p.database_name(), s("databaseName"));
+            prop_assert_eq!(p.table_name(), s("tableName"));
+            prop_assert_eq!(p.name(), s("name"));
+            prop_assert_eq!(p.catalog_id(), s("catalogId"));
             prop_assert_eq!(p.credentials.as_ref(), v.get("credentials"));
             prop_assert_eq!(p.configuration_overrides.as_ref(), v.get("configurationOverrides"));
         }

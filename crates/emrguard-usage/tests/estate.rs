@@ -53,8 +53,32 @@ fn attribution_classification_denied_drift() {
     assert_eq!(
         used,
         vec![
-            ("glue:GetDatabase", "*", 1),
-            ("glue:GetTable", "*", 1),
+            // Glue: the catalog, database and table IAM checks, from the request.
+            (
+                "glue:GetDatabase",
+                "arn:aws:glue:us-east-1:111122223333:catalog",
+                1
+            ),
+            (
+                "glue:GetDatabase",
+                "arn:aws:glue:us-east-1:111122223333:database/db",
+                1
+            ),
+            (
+                "glue:GetTable",
+                "arn:aws:glue:us-east-1:111122223333:catalog",
+                1
+            ),
+            (
+                "glue:GetTable",
+                "arn:aws:glue:us-east-1:111122223333:database/db",
+                1
+            ),
+            (
+                "glue:GetTable",
+                "arn:aws:glue:us-east-1:111122223333:table/db/events",
+                1
+            ),
             (
                 "logs:PutLogEvents",
                 "arn:aws:logs:us-east-1:111122223333:log-group:/emr/jobs",
@@ -70,7 +94,7 @@ fn attribution_classification_denied_drift() {
             ),
         ]
     );
-    let raw = &r.used[4];
+    let raw = &r.used[7];
     assert_eq!(raw.first_seen, "2024-03-01T00:04:00Z");
     assert_eq!(raw.last_seen, "2024-03-01T00:04:02Z");
     assert!(!raw.event_id.is_empty());
@@ -98,9 +122,10 @@ fn attribution_classification_denied_drift() {
     assert_eq!(archive.unobservable, vec!["s3:GetObject"]);
     assert_eq!(r.unused_count(), 3);
 
-    // Drift: GetDatabase first used after emr-6.15.0 → emr-7.1.0.
-    assert_eq!(r.drift.len(), 1, "{:#?}", r.drift);
-    assert_eq!(r.drift[0].action, "glue:GetDatabase");
+    // Drift: GetDatabase (on the catalog and on the database) first used after emr-6.15.0 →
+    // emr-7.1.0.
+    assert_eq!(r.drift.len(), 2, "{:#?}", r.drift);
+    assert!(r.drift.iter().all(|d| d.action == "glue:GetDatabase"));
     assert!(r.drift[0]
         .change
         .contains("emr-6.15.0-latest → emr-7.1.0-latest"));
@@ -123,12 +148,15 @@ fn generated_policy_is_the_usage() {
     let expected = serde_json::json!({
       "Version": "2012-10-17",
       "Statement": [
-        {"Sid": "Used0", "Effect": "Allow", "Action": ["glue:GetDatabase", "glue:GetTable"], "Resource": "*"},
-        {"Sid": "Used1", "Effect": "Allow", "Action": "logs:PutLogEvents",
+        {"Sid": "Used0", "Effect": "Allow", "Action": ["glue:GetDatabase", "glue:GetTable"],
+         "Resource": ["arn:aws:glue:us-east-1:111122223333:catalog", "arn:aws:glue:us-east-1:111122223333:database/db"]},
+        {"Sid": "Used1", "Effect": "Allow", "Action": "glue:GetTable",
+         "Resource": "arn:aws:glue:us-east-1:111122223333:table/db/events"},
+        {"Sid": "Used2", "Effect": "Allow", "Action": "logs:PutLogEvents",
          "Resource": "arn:aws:logs:us-east-1:111122223333:log-group:/emr/jobs"},
-        {"Sid": "Used2", "Effect": "Allow", "Action": "s3:GetObject",
+        {"Sid": "Used3", "Effect": "Allow", "Action": "s3:GetObject",
          "Resource": ["arn:aws:s3:::datalake/code/*", "arn:aws:s3:::datalake/raw/events/dt=*/*"]},
-        {"Sid": "Used3", "Effect": "Allow", "Action": "s3:PutObject",
+        {"Sid": "Used4", "Effect": "Allow", "Action": "s3:PutObject",
          "Resource": "arn:aws:s3:::datalake/curated/events/dt=*/*"},
         {"Sid": "List0", "Effect": "Allow", "Action": "s3:ListBucket", "Resource": "arn:aws:s3:::datalake",
          "Condition": {"StringLike": {"s3:prefix": "raw/events/dt=*/*"}}}
@@ -189,7 +217,8 @@ fn window_and_role_filters() {
     };
     let rep = report_for_snapshot(&loaded.snapshot, &opts);
     let r = &rep.roles[0];
-    let actions: Vec<&str> = r.used.iter().map(|u| u.action.as_str()).collect();
+    let mut actions: Vec<&str> = r.used.iter().map(|u| u.action.as_str()).collect();
+    actions.dedup();
     assert_eq!(actions, vec!["glue:GetDatabase", "s3:GetObject"]);
     // Outside the window the executor's reads are unused now.
     assert!(grant(r, "Data").unused.contains(&"s3:PutObject".to_owned()));
