@@ -8,37 +8,8 @@
 use emrguard_model::aws::eks::FargateProfile;
 use emrguard_model::{EstateIndex, Located};
 
-/// `*` matches any run of characters, `?` exactly one; everything else literally.
-pub fn glob(pattern: &str, text: &str) -> bool {
-    let p: Vec<char> = pattern.chars().collect();
-    let t: Vec<char> = text.chars().collect();
-    // Iterative matcher with one backtrack point (the last `*`): linear in practice, no
-    // recursion on hostile patterns.
-    let (mut pi, mut ti) = (0usize, 0usize);
-    let mut star: Option<(usize, usize)> = None;
-    while ti < t.len() {
-        match p.get(pi) {
-            Some('*') => {
-                star = Some((pi, ti));
-                pi += 1;
-            }
-            Some(&c) if c == '?' || Some(&c) == t.get(ti) => {
-                pi += 1;
-                ti += 1;
-            }
-            _ => match star {
-                Some((sp, st)) => {
-                    pi = sp + 1;
-                    ti = st + 1;
-                    star = Some((sp, st + 1));
-                }
-                None => return false,
-            },
-        }
-    }
-    p.get(pi..)
-        .is_some_and(|rest| rest.iter().all(|c| *c == '*'))
-}
+/// Selector wildcards: `*` any run of characters, `?` exactly one (the matcher suppressions use).
+pub use emrguard_config::suppress::glob_match as glob;
 
 /// A profile that places pods: active, or of unknown status (a `describe` without `status`).
 fn live(p: &FargateProfile) -> bool {
@@ -47,17 +18,23 @@ fn live(p: &FargateProfile) -> bool {
         .is_none_or(|s| s.eq_ignore_ascii_case("ACTIVE"))
 }
 
-/// The live Fargate profile whose label-free selector takes every pod of `ns`, if any.
+/// The live Fargate profile whose label-free selector takes every pod of `ns`, if any, with
+/// that selector's namespace pattern.
 pub fn whole_namespace_profile<'s>(
     index: &EstateIndex<'s>,
     ns: &str,
-) -> Option<&'s Located<FargateProfile>> {
-    index.snap.fargate_profiles.iter().find(|p| {
-        live(p)
-            && p.selectors
+) -> Option<(&'s Located<FargateProfile>, &'s str)> {
+    index
+        .snap
+        .fargate_profiles
+        .iter()
+        .filter(|p| live(p))
+        .find_map(|p| {
+            p.selectors
                 .iter()
-                .any(|s| s.labels.is_empty() && glob(&s.namespace, ns))
-    })
+                .find(|s| s.labels.is_empty() && glob(&s.namespace, ns))
+                .map(|s| (p, s.namespace.as_str()))
+        })
 }
 
 /// When every EMR namespace runs all its pods on Fargate: the profiles that place them.
@@ -66,7 +43,7 @@ pub fn emr_on_fargate(index: &EstateIndex<'_>) -> Option<Vec<String>> {
     let mut any = false;
     for ns in index.emr_namespaces() {
         any = true;
-        let p = whole_namespace_profile(index, ns)?;
+        let (p, _) = whole_namespace_profile(index, ns)?;
         if !names.contains(&p.fargate_profile_name) {
             names.push(p.fargate_profile_name.clone());
         }

@@ -68,7 +68,7 @@ impl Rule for PodIdentityOnFargate {
         }
         let mut out = Vec::new();
         for ((ns, role_arn), assocs) in groups {
-            let Some(profile) = whole_namespace_profile(index, ns) else {
+            let Some((profile, selector)) = whole_namespace_profile(index, ns) else {
                 continue;
             };
             let irsa = index.role(role_arn).and_then(|r| {
@@ -83,12 +83,6 @@ impl Rule for PodIdentityOnFargate {
             };
             let role_name = arn_resource_name(role_arn);
             let sas: Vec<&str> = assocs.iter().map(|a| a.service_account.as_str()).collect();
-            let selector = profile
-                .selectors
-                .iter()
-                .find(|s| s.labels.is_empty() && crate::infra::fargate::glob(&s.namespace, ns))
-                .map(|s| s.namespace.clone())
-                .unwrap_or_default();
             let cluster = crate::values::EstateValues::of(index);
             let cluster = if profile.cluster_name.is_empty() {
                 cluster.cluster().to_owned()
