@@ -32,6 +32,32 @@ pub enum Source {
     KarpenterDefault,
 }
 
+/// What unset metadata options default to.
+#[derive(Debug, Clone, Copy)]
+struct Defaults {
+    tokens: Option<&'static str>,
+    hop: Option<i64>,
+    source: Source,
+}
+
+impl Defaults {
+    /// Nothing known (domain.md §9.7).
+    const UNKNOWN: Defaults = Defaults {
+        tokens: None,
+        hop: None,
+        source: Source::Unknown,
+    };
+
+    /// IMDSv2 required, hop limit 1, from `source`.
+    const fn secure(source: Source) -> Defaults {
+        Defaults {
+            tokens: Some("required"),
+            hop: Some(1),
+            source,
+        }
+    }
+}
+
 /// The effective metadata options of a launch template or instance.
 #[derive(Debug, Clone)]
 pub struct Metadata {
@@ -45,50 +71,49 @@ pub struct Metadata {
 impl Metadata {
     /// From explicit options, filling gaps with AL2023 defaults when `al2023`.
     pub fn resolve(opts: Option<&MetadataOptions>, al2023: bool) -> Metadata {
-        let default = if al2023 {
-            Source::Al2023Default
+        let defaults = if al2023 {
+            Defaults::secure(Source::Al2023Default)
         } else {
-            Source::Unknown
+            Defaults::UNKNOWN
         };
-        let endpoint_disabled = opts
-            .and_then(|o| o.http_endpoint.as_deref())
-            .is_some_and(|e| e.eq_ignore_ascii_case("disabled"));
-        let (tokens, tokens_source) = match opts.and_then(|o| o.http_tokens.clone()) {
-            Some(t) => (Some(t.to_ascii_lowercase()), Source::Explicit),
-            None if al2023 => (Some("required".to_owned()), default),
-            None => (None, default),
-        };
-        let (hop, hop_source) = match opts.and_then(|o| o.http_put_response_hop_limit) {
-            Some(h) if h > 0 => (Some(h), Source::Explicit),
-            _ if al2023 => (Some(1), default),
-            _ => (None, default),
-        };
-        Metadata {
-            endpoint_disabled,
-            tokens,
-            tokens_source,
-            hop,
-            hop_source,
-        }
+        Metadata::from_fields(
+            opts.and_then(|o| o.http_endpoint.as_deref()),
+            opts.and_then(|o| o.http_tokens.as_deref()),
+            opts.and_then(|o| o.http_put_response_hop_limit),
+            defaults,
+        )
     }
 
     /// From an `EC2NodeClass`'s `metadataOptions`, gaps filled with Karpenter's defaults (the
     /// v1 CRD's `default:` values; the API server applies them, so a `kubectl get` usually
     /// shows them written out).
     pub fn karpenter(opts: Option<&emrguard_model::k8s::KarpenterMetadataOptions>) -> Metadata {
-        let endpoint_disabled = opts
-            .and_then(|o| o.http_endpoint.as_deref())
-            .is_some_and(|e| e.eq_ignore_ascii_case("disabled"));
-        let (tokens, tokens_source) = match opts.and_then(|o| o.http_tokens.clone()) {
+        Metadata::from_fields(
+            opts.and_then(|o| o.http_endpoint.as_deref()),
+            opts.and_then(|o| o.http_tokens.as_deref()),
+            opts.and_then(|o| o.http_put_response_hop_limit),
+            Defaults::secure(Source::KarpenterDefault),
+        )
+    }
+
+    /// The settings as written (EC2's PascalCase and Karpenter's camelCase fields alike), gaps
+    /// filled from `defaults`.
+    fn from_fields(
+        endpoint: Option<&str>,
+        tokens: Option<&str>,
+        hop: Option<i64>,
+        defaults: Defaults,
+    ) -> Metadata {
+        let (tokens, tokens_source) = match tokens {
             Some(t) => (Some(t.to_ascii_lowercase()), Source::Explicit),
-            None => (Some("required".to_owned()), Source::KarpenterDefault),
+            None => (defaults.tokens.map(str::to_owned), defaults.source),
         };
-        let (hop, hop_source) = match opts.and_then(|o| o.http_put_response_hop_limit) {
+        let (hop, hop_source) = match hop {
             Some(h) if h > 0 => (Some(h), Source::Explicit),
-            _ => (Some(1), Source::KarpenterDefault),
+            _ => (defaults.hop, defaults.source),
         };
         Metadata {
-            endpoint_disabled,
+            endpoint_disabled: endpoint.is_some_and(|e| e.eq_ignore_ascii_case("disabled")),
             tokens,
             tokens_source,
             hop,

@@ -155,7 +155,7 @@ pub(crate) fn iptables_verdict(
 }
 
 /// The NetworkPolicy note: `(severity, text)` when every EMR namespace denies IMDS egress.
-pub(crate) fn netpol_note(index: &EstateIndex<'_>) -> Option<(Severity, String)> {
+fn netpol_note(index: &EstateIndex<'_>) -> Option<(Severity, String)> {
     let namespaces: Vec<&str> = index.emr_namespaces().collect();
     if namespaces.is_empty() {
         return None;
@@ -192,6 +192,36 @@ pub(crate) fn netpol_note(index: &EstateIndex<'_>) -> Option<(Severity, String)>
     }
 }
 
+/// What lowers every reachable-IMDS finding (NODE001, NODE002, NODE004): NetworkPolicies that
+/// deny IMDS egress in every EMR namespace, and EMR namespaces that all run on Fargate.
+pub(crate) struct Mitigations {
+    netpol: Option<(Severity, String)>,
+    fargate: Option<String>,
+}
+
+impl Mitigations {
+    pub(crate) fn of(index: &EstateIndex<'_>) -> Mitigations {
+        Mitigations {
+            netpol: netpol_note(index),
+            fargate: crate::infra::fargate::emr_on_fargate_note(index),
+        }
+    }
+
+    /// Lower `sev` as the mitigations allow and add their notes to `extra`.
+    pub(crate) fn apply(&self, sev: &mut Severity, extra: &mut Vec<String>) {
+        if let Some((s, note)) = &self.netpol {
+            if *s != Severity::High {
+                *sev = *s;
+            }
+            extra.push(note.clone());
+        }
+        if let Some(note) = &self.fargate {
+            *sev = Severity::Low;
+            extra.push(note.clone());
+        }
+    }
+}
+
 pub(crate) const FIX_METADATA: &str = "\"MetadataOptions\":{\"HttpTokens\":\"required\",\"HttpPutResponseHopLimit\":1,\"HttpEndpoint\":\"enabled\"}";
 
 impl Rule for NodegroupImdsReachable {
@@ -202,8 +232,7 @@ impl Rule for NodegroupImdsReachable {
     fn check(&self, cx: &Context<'_, '_>) -> Vec<Finding> {
         let index = cx.index;
         let sg_for_pods = security_groups_for_pods(index);
-        let netpol = netpol_note(index);
-        let fargate = crate::infra::fargate::emr_on_fargate_note(index);
+        let mitigations = Mitigations::of(index);
         let mut out = Vec::new();
         for ng in &index.snap.nodegroups {
             let ami = ng.ami_type.as_deref().unwrap_or("");
@@ -330,16 +359,7 @@ impl Rule for NodegroupImdsReachable {
             if !certain {
                 extra.push("UNCERTAIN: the verdict rests on an unset default (domain.md §9.7); confirm with `aws ec2 describe-instances --query 'Reservations[].Instances[].MetadataOptions'`.".to_owned());
             }
-            if let Some((s, note)) = &netpol {
-                if *s != Severity::High {
-                    sev = *s;
-                }
-                extra.push(note.clone());
-            }
-            if let Some(note) = &fargate {
-                sev = Severity::Low;
-                extra.push(note.clone());
-            }
+            mitigations.apply(&mut sev, &mut extra);
             let lt_ref = ng
                 .launch_template
                 .as_ref()

@@ -1,4 +1,4 @@
-use super::node001_nodegroup_imds_reachable::{iptables_verdict, netpol_note, FIX_METADATA};
+use super::node001_nodegroup_imds_reachable::{iptables_verdict, Mitigations, FIX_METADATA};
 use crate::infra::imds::{security_groups_for_pods, Metadata};
 use crate::{declare_rule, Context, Rule, RuleMeta};
 use emrguard_model::aws::ec2::{tag, Instance};
@@ -79,8 +79,7 @@ impl Rule for InstanceImdsReachable {
             .map(|i| i.instance_id.as_str())
             .collect();
         let sg_for_pods = security_groups_for_pods(index);
-        let netpol = netpol_note(index);
-        let fargate = crate::infra::fargate::emr_on_fargate_note(index);
+        let mitigations = Mitigations::of(index);
         let mut out = Vec::new();
         for i in &index.snap.instances {
             if !i.is_live() || managed.contains(i.instance_id.as_str()) {
@@ -114,17 +113,9 @@ impl Rule for InstanceImdsReachable {
             } else {
                 Severity::Medium
             };
-            let mut extra = String::new();
-            if let Some((s, note)) = &netpol {
-                if *s != Severity::High {
-                    sev = *s;
-                }
-                extra = format!(" {note}");
-            }
-            if let Some(note) = &fargate {
-                sev = Severity::Low;
-                extra.push_str(&format!(" {note}"));
-            }
+            let mut mitigation_notes = Vec::new();
+            mitigations.apply(&mut sev, &mut mitigation_notes);
+            let extra: String = mitigation_notes.iter().map(|n| format!(" {n}")).collect();
             let owner = tag(&i.tags, "eks:nodegroup-name")
                 .map(|n| format!("node group `{n}` (not described in the snapshot)"))
                 .or_else(|| {

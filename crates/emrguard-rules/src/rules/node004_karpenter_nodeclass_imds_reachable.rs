@@ -1,5 +1,4 @@
-use super::node001_nodegroup_imds_reachable::{iptables_blocks, netpol_note};
-use crate::infra::fargate::emr_on_fargate_note;
+use super::node001_nodegroup_imds_reachable::{iptables_blocks, Mitigations};
 use crate::infra::imds::{security_groups_for_pods, Metadata};
 use crate::{declare_rule, Context, Rule, RuleMeta};
 use emrguard_model::k8s::{Ec2NodeClass, NodePool};
@@ -91,8 +90,7 @@ impl Rule for KarpenterNodeclassImdsReachable {
             return Vec::new();
         }
         let sg_for_pods = security_groups_for_pods(index);
-        let netpol = netpol_note(index);
-        let fargate = emr_on_fargate_note(index);
+        let mitigations = Mitigations::of(index);
         let mut out = Vec::new();
         for class in &k.ec2_node_classes {
             let n = name(class);
@@ -120,16 +118,7 @@ impl Rule for KarpenterNodeclassImdsReachable {
             };
             let mut sev = Severity::High;
             let mut extra = Vec::new();
-            if let Some((s, note)) = &netpol {
-                if *s != Severity::High {
-                    sev = *s;
-                }
-                extra.push(note.clone());
-            }
-            if let Some(note) = &fargate {
-                sev = Severity::Low;
-                extra.push(note.clone());
-            }
+            mitigations.apply(&mut sev, &mut extra);
             let role = class
                 .spec
                 .role
