@@ -459,17 +459,10 @@ fn fix_role(
     let mut edits = Vec::new();
     let mut removed = Vec::new();
     for (i, p) in role.attached_managed_policies.iter().enumerate() {
-        commands.push(format!(
-            "aws iam detach-role-policy --role-name {} --policy-arn {}",
-            sh(name),
-            sh(&p.policy_arn)
-        ));
+        let (command, edit) = super::detach_managed_policy(role, i, &p.policy_arn);
+        commands.push(command);
         removed.push(format!("managed policy `{}`", p.policy_name));
-        edits.push(Edit::at(
-            &role.loc,
-            &format!("/AttachedManagedPolicies/{i}"),
-            Op::Remove,
-        ));
+        edits.push(edit);
     }
     for (i, p) in role.role_policy_list.iter().enumerate() {
         if p.policy_name == POLICY_NAME {

@@ -2,8 +2,25 @@
 //! one [`Fix`](crate::Fix) per cause (a role, a binding, a launch template ...), claiming every
 //! finding that change closes.
 
-use crate::{Fix, FixContext};
-use emrguard_model::Finding;
+use crate::{sh, Edit, Fix, FixContext, Op};
+use emrguard_model::{aws::iam::Role, Finding, Located};
+
+/// Detach the `i`-th attached managed policy (`arn`) of `role`: the command and the edit of
+/// the snapshot copy.
+pub(crate) fn detach_managed_policy(role: &Located<Role>, i: usize, arn: &str) -> (String, Edit) {
+    (
+        format!(
+            "aws iam detach-role-policy --role-name {} --policy-arn {}",
+            sh(&role.role_name),
+            sh(arn)
+        ),
+        Edit::at(
+            &role.loc,
+            &format!("/AttachedManagedPolicies/{i}"),
+            Op::Remove,
+        ),
+    )
+}
 
 pub mod dangling_binding;
 pub mod dockerfile;

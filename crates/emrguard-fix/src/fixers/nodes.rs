@@ -168,16 +168,9 @@ fn node_role_fix(fcx: &FixContext<'_, '_, '_>, arn: &str, fs: &[&Finding]) -> Op
                     .enumerate()
                     .find(|(_, p)| crate::is_about(f, &p.policy_arn))
                 {
-                    commands.push(format!(
-                        "aws iam detach-role-policy --role-name {} --policy-arn {}",
-                        sh(name),
-                        sh(&p.policy_arn)
-                    ));
-                    edits.push(Edit::at(
-                        &role.loc,
-                        &format!("/AttachedManagedPolicies/{i}"),
-                        Op::Remove,
-                    ));
+                    let (command, edit) = super::detach_managed_policy(role, i, &p.policy_arn);
+                    commands.push(command);
+                    edits.push(edit);
                     details.push(format!(
                         "Managed policy `{}` detached from `{name}`.",
                         p.policy_name
@@ -254,16 +247,9 @@ fn node_role_fix(fcx: &FixContext<'_, '_, '_>, arn: &str, fs: &[&Finding]) -> Op
                     sh(v.cluster()),
                     sh(&cni_arn)
                 ));
-                commands.push(format!(
-                    "aws iam detach-role-policy --role-name {} --policy-arn {}",
-                    sh(name),
-                    sh(&p.policy_arn)
-                ));
-                edits.push(Edit::at(
-                    &role.loc,
-                    &format!("/AttachedManagedPolicies/{i}"),
-                    Op::Remove,
-                ));
+                let (command, edit) = super::detach_managed_policy(role, i, &p.policy_arn);
+                commands.push(command);
+                edits.push(edit);
                 // The new role, in the same authorization-details file.
                 if let Some((parent, _)) = role.loc.pointer.rsplit_once('/') {
                     edits.push(Edit {
