@@ -158,6 +158,12 @@ pub fn collapse_key(key: &str) -> String {
         return key.to_owned();
     };
     let mut out = String::with_capacity(dir.len() + 1);
+    push_collapsed_dir(dir, &mut out);
+    out
+}
+
+/// `dt=2024-03-01/part` → `dt=*/part/` appended to `out`: partition values become `*`.
+fn push_collapsed_dir(dir: &str, out: &mut String) {
     for seg in dir.split('/') {
         match seg.split_once('=') {
             Some((name, _)) if !name.is_empty() => {
@@ -168,7 +174,6 @@ pub fn collapse_key(key: &str) -> String {
         }
         out.push('/');
     }
-    out
 }
 
 /// `arn:aws:s3:::bucket/key` → `arn:aws:s3:::bucket/<collapsed>*` (root keys kept whole).
@@ -194,16 +199,7 @@ pub fn collapse_resource_into(resource: &str, out: &mut String) {
     match key.rsplit_once('/') {
         None => out.push_str(key),
         Some((dir, _)) => {
-            for seg in dir.split('/') {
-                match seg.split_once('=') {
-                    Some((name, _)) if !name.is_empty() => {
-                        out.push_str(name);
-                        out.push_str("=*");
-                    }
-                    _ => out.push_str(seg),
-                }
-                out.push('/');
-            }
+            push_collapsed_dir(dir, out);
             out.push('*');
         }
     }
